@@ -1,0 +1,138 @@
+"""The authentication cookie: the one source of truth for who is signed in.
+
+The cookie holds a signed token (see ``tokens.py``). Flask-Login's ``current_user`` is loaded from it
+on each request by :func:`load_user_from_cookie`; nothing about the identity is kept in Flask's session.
+Service functions never touch a response directly: they record what the cookie should become in
+``g`` and :func:`apply_auth_cookie`, an ``after_request`` hook, writes it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask import Flask
+from flask import g
+from flask import has_request_context
+from flask import Request
+from flask import Response
+from flask import session
+from sqlalchemy import update
+
+from ..extensions import db
+from ..extensions import login_manager
+from ..models import as_utc
+from ..models import utcnow
+from .errors import InvalidToken
+from .models import AuthRecord
+from .tokens import issue_token
+from .tokens import verify_token
+
+_UNSET = object()
+
+
+def auth_cookie_name() -> str:
+    """The cookie name; a Secure cookie gets the ``__Host-`` prefix (ASVS 3.3.1)."""
+    name: str = current_app.config["AUTH_COOKIE_NAME"]
+    return f"__Host-{name}" if current_app.config["AUTH_COOKIE_SECURE"] else name
+
+
+def set_request_identity(record: AuthRecord | None) -> None:
+    """Make ``record`` the request's identity (``current_user``) and renew the session.
+
+    Clearing Flask's session on every change of identity means nothing planted before sign-in
+    (a CSRF token, a flash, a value an attacker fixed) survives it: no session fixation.
+    """
+    session.clear()
+    # Flask-Login keeps the request's user here; None gives its anonymous (no identity) user.
+    login_manager._update_request_context_with_user(record)
+
+
+def schedule_auth_cookie(token: str | None) -> None:
+    """Set (``token``) or clear (``None``) the auth cookie on this request's response."""
+    if has_request_context():
+        g._auth_cookie = token
+
+
+def cancel_identity_change() -> None:
+    """Forget a sign-in made earlier in this request (used when it rolls back): no cookie is
+    written and ``current_user`` is loaded again from the request's own cookie."""
+    if has_request_context():
+        g.pop("_auth_cookie", None)
+        g.pop("_login_user", None)
+
+
+def apply_auth_cookie(response: Response) -> Response:
+    """``after_request``: write the scheduled cookie change, if any."""
+    token = g.pop("_auth_cookie", _UNSET)
+    if token is _UNSET:
+        return response
+    config = current_app.config
+    if token is None:
+        response.delete_cookie(
+            auth_cookie_name(),
+            path="/",
+            secure=config["AUTH_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    else:
+        response.set_cookie(
+            auth_cookie_name(),
+            str(token),
+            max_age=int(config["AUTH_TOKEN_LIFETIME"].total_seconds()),
+            path="/",
+            secure=config["AUTH_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    # A response that changes who is signed in must never be cached and served to someone else.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@login_manager.request_loader
+def load_user_from_cookie(request: Request) -> AuthRecord | None:
+    """Flask-Login hook: the record named by a valid auth cookie, or ``None``.
+
+    An invalid, expired or revoked token means signed out, and the cookie is cleared. A valid token
+    older than ``AUTH_TOKEN_REFRESH_AFTER`` is replaced, so a shopper who keeps coming back keeps the
+    identity (sliding expiry) while one who stays away longer than the token's lifetime loses it.
+    """
+    token = request.cookies.get(auth_cookie_name())
+    if not token:
+        return None
+    try:
+        verified, _claims = verify_token(token)
+    except InvalidToken:
+        schedule_auth_cookie(None)
+        return None
+    now = utcnow()
+    if now - verified.issued_at >= current_app.config["AUTH_TOKEN_REFRESH_AFTER"]:
+        schedule_auth_cookie(issue_token(verified.record))
+    touch_activity(verified.record, now)
+    return verified.record
+
+
+def touch_activity(record: AuthRecord, now: datetime | None = None) -> None:
+    """Record that ``record`` was used, at most once per ``ACTIVITY_UPDATE_INTERVAL``.
+
+    The write is a single UPDATE committed on its own, so a busy shop writes once per shopper per
+    interval rather than on every request; the cleanup reads this column.
+    """
+    now = now or utcnow()
+    if now - as_utc(record.last_active_at) < current_app.config["ACTIVITY_UPDATE_INTERVAL"]:
+        return
+    db.session.execute(
+        update(AuthRecord)
+        .where(AuthRecord.id == record.id)
+        # Naming ``updated`` keeps its onupdate default from firing: activity is not an edit.
+        .values(last_active_at=now, updated=AuthRecord.updated)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def init_app(app: Flask) -> None:
+    """Register the cookie hook."""
+    app.after_request(apply_auth_cookie)

@@ -1,0 +1,210 @@
+"""The auth service: sign in anonymously, with a password or with a token, and sign out.
+
+These are the functions of CONTRACT section 1. Inside a request they also set or clear the auth
+cookie (``set_cookie=False`` is for the JSON API, which answers with the token instead).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask import has_request_context
+from flask_limiter.util import get_remote_address
+from limits import parse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..extensions import limiter
+from ..models import as_utc
+from .errors import AuthError
+from .errors import InvalidCredentials
+from .errors import RateLimited
+from .errors import StorageError
+from .errors import UnknownCollection
+from .identity import cancel_identity_change
+from .identity import schedule_auth_cookie
+from .identity import set_request_identity
+from .models import AuthRecord
+from .passwords import dummy_verify
+from .passwords import GeneratedSecret
+from .passwords import hash_generated_secret
+from .passwords import verify_password
+from .tokens import issue_token
+from .tokens import verify_token
+
+_CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class AuthData:
+    """The result of a sign-in: a signed token and the record it names."""
+
+    token: str
+    record: AuthRecord
+
+    def to_dict(self) -> dict[str, Any]:
+        """The PocketBase-shaped JSON of CONTRACT section 3."""
+        return {"token": self.token, "record": record_to_dict(self.record)}
+
+
+def _timestamp(value: datetime) -> str:
+    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def record_to_dict(record: AuthRecord) -> dict[str, Any]:
+    """A record as the API shows it: never the password hash or the token key."""
+    return {
+        "id": record.id,
+        "collectionName": record.collection,
+        "email": record.email,
+        "username": record.username,
+        "verified": record.verified,
+        "isAnonymous": record.is_anonymous,
+        "created": _timestamp(record.created),
+        "updated": _timestamp(record.updated),
+    }
+
+
+def check_collection(collection: str) -> str:
+    """Return ``collection`` if it is an auth collection of this app, else raise."""
+    if collection not in current_app.config["AUTH_COLLECTIONS"]:
+        raise UnknownCollection()
+    return collection
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared without surrounding space and case."""
+    return email.strip().lower()
+
+
+def sign_in_anonymously(collection: str = "users", *, set_cookie: bool = True) -> AuthData:
+    """Create an anonymous record in ``collection`` and sign in as it.
+
+    The record gets a generated email on a reserved domain and a generated 256-bit password; the
+    function then signs in with exactly those credentials, which sets the cookie through
+    :func:`sign_in_with_token`. Everything happens in one transaction: on any failure nothing is
+    left behind and no cookie is set.
+    """
+    check_collection(collection)
+    _count_anonymous_creation()
+    for attempt in range(_CREATE_ATTEMPTS):
+        secret = GeneratedSecret.generate()
+        try:
+            record = _create_anonymous_record(collection, secret)
+            auth = sign_in_with_password(
+                record.email, secret.reveal(), collection=collection, set_cookie=set_cookie
+            )
+            db.session.commit()
+            return auth
+        except IntegrityError as exc:
+            # Two generated emails collided (about 2**-128): try again with a new one.
+            _undo()
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise StorageError() from exc
+        except AuthError:
+            _undo()
+            raise
+        except SQLAlchemyError as exc:
+            _undo()
+            raise StorageError() from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _undo() -> None:
+    db.session.rollback()
+    cancel_identity_change()
+
+
+def _count_anonymous_creation() -> None:
+    """Anti-automation (ASVS 2.4.1): at most ANONYMOUS_RATE_LIMIT new records per client address."""
+    if not has_request_context() or not limiter.enabled:
+        return  # the CLI and scripts are not clients
+    item = parse(current_app.config["ANONYMOUS_RATE_LIMIT"])
+    if not limiter.limiter.hit(item, "anonymous-sign-in", get_remote_address()):
+        raise RateLimited()
+
+
+def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> AuthRecord:
+    domain = current_app.config["ANONYMOUS_EMAIL_DOMAIN"]
+    handle = secrets.token_hex(16)  # 128 bits: the address can't be guessed or collide in practice
+    record = AuthRecord(
+        collection=collection,
+        email=f"anonymous-{handle}@{domain}",
+        username=f"guest-{handle[:10]}",
+        verified=False,
+        is_anonymous=True,
+        password_hash=hash_generated_secret(secret),
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def find_record(collection: str, email: str) -> AuthRecord | None:
+    """The record with ``email`` in ``collection``, if any."""
+    return db.session.execute(
+        select(AuthRecord).where(
+            AuthRecord.collection == collection, AuthRecord.email == normalize_email(email)
+        )
+    ).scalar_one_or_none()
+
+
+def authenticate(email: str, password: str, collection: str = "users") -> AuthRecord:
+    """Check credentials without signing in. The error is the same for a wrong password and an
+    unknown email, and both take one password verification (ASVS 6.3.8)."""
+    check_collection(collection)
+    record = find_record(collection, email) if email and password else None
+    if record is None:
+        dummy_verify(password or "")
+        raise InvalidCredentials()
+    if not verify_password(record.password_hash, password):
+        raise InvalidCredentials()
+    return record
+
+
+def sign_in_with_password(
+    email: str, password: str, collection: str = "users", *, set_cookie: bool = True
+) -> AuthData:
+    """Sign in with an email and password in ``collection``."""
+    record = authenticate(email, password, collection)
+    return sign_in_with_token(issue_token(record), collection=collection, set_cookie=set_cookie)
+
+
+def sign_in_to_account(email: str, password: str) -> AuthData:
+    """Sign in from the login page: the account may live in any auth collection.
+
+    Each collection costs exactly one password verification (real or dummy), so the time taken does
+    not tell which collection, if any, holds the email.
+    """
+    for collection in current_app.config["AUTH_COLLECTIONS"]:
+        try:
+            return sign_in_with_password(email, password, collection)
+        except InvalidCredentials:
+            continue
+    raise InvalidCredentials()
+
+
+def sign_in_with_token(token: str, collection: str | None = None, *, set_cookie: bool = True) -> AuthData:
+    """Validate ``token`` and make it the request's identity by setting the auth cookie.
+
+    Validation covers signature, expiry, type, collection, that the record still exists and that its
+    token key has not been rotated since (revocation).
+    """
+    verified, _claims = verify_token(token, collection=collection)
+    if set_cookie and has_request_context():
+        set_request_identity(verified.record)
+        schedule_auth_cookie(token)
+    return AuthData(token=token, record=verified.record)
+
+
+def sign_out() -> None:
+    """Clear the auth cookie and the session."""
+    if has_request_context():
+        set_request_identity(None)
+        schedule_auth_cookie(None)

@@ -1,0 +1,105 @@
+"""Every setting the app reads, in one place.
+
+Settings are layered, each layer overriding the one before:
+
+1. ``DEFAULTS`` below: safe for a local demo (SQLite in the instance folder, in-memory rate limits);
+2. ``PRODUCTION`` when ``STOREFRONT_ENV=production``: secure cookies, one proxy hop, and a secret key
+   that must be given;
+3. ``instance/config.py`` if it exists;
+4. environment variables prefixed ``STOREFRONT_`` (``STOREFRONT_SECRET_KEY``,
+   ``STOREFRONT_SQLALCHEMY_DATABASE_URI`` ...); values are parsed as JSON when they can be, so
+   ``STOREFRONT_AUTH_COOKIE_SECURE=true`` is a boolean;
+5. the mapping passed to ``create_app(test_config)``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENV_PREFIX = "STOREFRONT"
+
+DEFAULTS: dict[str, Any] = {
+    # Flask and extensions
+    "SECRET_KEY": None,  # None: a random key kept in instance/secret_key (development only)
+    "SQLALCHEMY_DATABASE_URI": "sqlite:///storefront.sqlite",  # relative: in the instance folder
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # no form or JSON body of this shop is near 1 MiB
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
+    "RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379 when several workers share limits
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "PROXY_FIX_X_FOR": 0,  # number of trusted proxies in front of the app
+    # Auth collections: each record belongs to exactly one of these.
+    "AUTH_COLLECTIONS": ["users", "customers"],
+    "AUTH_COOKIE_NAME": "storefront_auth",  # gets the __Host- prefix when the cookie is Secure
+    "AUTH_COOKIE_SECURE": False,
+    "AUTH_TOKEN_LIFETIME": timedelta(days=14),
+    # A token older than this is replaced on the next request, so a returning shopper never loses
+    # the identity while one who stays away for AUTH_TOKEN_LIFETIME is signed out.
+    "AUTH_TOKEN_REFRESH_AFTER": timedelta(hours=12),
+    "ANONYMOUS_EMAIL_DOMAIN": "anonymous.invalid",  # RFC 2606: can never be delivered
+    "ANONYMOUS_RATE_LIMIT": "100 per hour",  # new anonymous records per client address
+    "LOGIN_RATE_LIMIT": "10 per minute",  # password sign-in attempts per client address
+    # How often a record's last-activity time is written (at most once per interval).
+    "ACTIVITY_UPDATE_INTERVAL": timedelta(minutes=5),
+    # argon2id for passwords people choose: the OWASP minimum profile (19 MiB, t=2, p=1).
+    "ARGON2_TIME_COST": 2,
+    "ARGON2_MEMORY_COST": 19 * 1024,
+    "ARGON2_PARALLELISM": 1,
+}
+
+PRODUCTION: dict[str, Any] = {
+    "SESSION_COOKIE_SECURE": True,
+    "AUTH_COOKIE_SECURE": True,
+    "PREFERRED_URL_SCHEME": "https",
+    "PROXY_FIX_X_FOR": 1,
+}
+
+# Settings given as a number of seconds in the environment or instance config.
+_DURATIONS = (
+    "AUTH_TOKEN_LIFETIME",
+    "AUTH_TOKEN_REFRESH_AFTER",
+    "ACTIVITY_UPDATE_INTERVAL",
+)
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` from the layers described in the module docstring."""
+    app.config.from_mapping(DEFAULTS)
+    production = os.environ.get(f"{ENV_PREFIX}_ENV", "development") == "production"
+    if production:
+        app.config.from_mapping(PRODUCTION)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env(ENV_PREFIX)
+    else:
+        app.config.from_mapping(test_config)
+    app.config["PRODUCTION"] = production
+
+    for key in _DURATIONS:
+        value = app.config[key]
+        if isinstance(value, int | float):
+            app.config[key] = timedelta(seconds=value)
+
+    if not app.config["SECRET_KEY"]:
+        if production:
+            raise RuntimeError("STOREFRONT_SECRET_KEY must be set in production.")
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A random key kept in the instance folder, so a demo's cookies survive a restart."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,35 @@
+"""Shared model helpers: typed base for mypy, ids and timestamps."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from .extensions import Base
+from .extensions import db
+
+if TYPE_CHECKING:
+    # db.Model is built at run time, which mypy cannot follow (flask-sqlalchemy#1186).
+    Model = Base
+else:
+    Model = db.Model
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(length: int = 15) -> str:
+    """A random, non-sequential id (15 characters of [a-z0-9] is about 77 bits, as in PocketBase)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time this app stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

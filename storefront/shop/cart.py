@@ -1,0 +1,186 @@
+"""Carts: the cart of an auth record is the set of its ``CartItem`` rows.
+
+Every rule about what may be in a cart lives here; views only parse forms and call these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask import g
+from flask_login import current_user
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import CartItem
+from .models import Product
+
+MAX_LINE_QUANTITY = 99
+
+
+class CartError(ValueError):
+    """A cart change the shop refuses, with a message for the shopper."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MergePolicy(StrEnum):
+    """What happens to a guest cart when its shopper signs in to an account that has a cart."""
+
+    SUM = "sum"  # Solidus: quantities added, capped by stock
+    MAX = "max"  # django-oscar: the larger quantity of each product
+    REPLACE = "replace"  # Saleor 2: the guest cart replaces the account's
+
+
+@dataclass(frozen=True)
+class Cart:
+    """A snapshot of a cart for display."""
+
+    lines: list[CartItem]
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(line.quantity * line.product.price_cents for line in self.lines)
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+
+def load_cart(owner_id: str | None) -> Cart:
+    """The cart of ``owner_id`` (an empty cart for no owner), products loaded in the same query."""
+    if owner_id is None:
+        return Cart([])
+    lines = db.session.execute(
+        select(CartItem).where(CartItem.owner_id == owner_id).order_by(CartItem.added_at, CartItem.id)
+    ).scalars()
+    return Cart(list(lines))
+
+
+def current_cart() -> Cart:
+    """The cart of the request's identity, loaded once per request (the seed's ``resolve('cart')``)."""
+    if "cart" not in g:
+        owner = current_user.id if current_user.is_authenticated else None
+        g.cart = load_cart(owner)
+    cart: Cart = g.cart
+    return cart
+
+
+def forget_current_cart() -> None:
+    """Drop the per-request cache after a change, so the page shows the new cart."""
+    g.pop("cart", None)
+
+
+def cart_count(owner_id: str) -> int:
+    """How many items ``owner_id`` has in the cart."""
+    total = db.session.execute(
+        select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.owner_id == owner_id)
+    ).scalar_one()
+    return int(total)
+
+
+def get_product(product_id: int) -> Product:
+    """The product, or ``CartError`` if it does not exist."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise CartError("That product is no longer available.")
+    return product
+
+
+def check_quantity(quantity: int, product: Product) -> None:
+    """Whole numbers from 1 to what is in stock."""
+    if quantity < 1:
+        raise CartError("Quantity must be at least 1.")
+    if product.stock < 1:
+        raise CartError(f"Sorry, {product.name} is sold out.")
+    if quantity > product.stock:
+        raise CartError(f"Only {product.stock} of {product.name} left in stock.")
+    if quantity > MAX_LINE_QUANTITY:
+        raise CartError(f"You can buy at most {MAX_LINE_QUANTITY} of one product at a time.")
+
+
+def _line(owner_id: str, product_id: int) -> CartItem | None:
+    return db.session.execute(
+        select(CartItem).where(CartItem.owner_id == owner_id, CartItem.product_id == product_id)
+    ).scalar_one_or_none()
+
+
+def add_item(owner_id: str, product_id: int, quantity: int = 1) -> CartItem:
+    """Add ``quantity`` of a product; the line's total must stay within stock."""
+    product = get_product(product_id)
+    line = _line(owner_id, product_id)
+    new_quantity = quantity + (line.quantity if line else 0)
+    if quantity < 1:
+        raise CartError("Quantity must be at least 1.")
+    check_quantity(new_quantity, product)
+    if line is None:
+        line = CartItem(owner_id=owner_id, product_id=product_id, quantity=new_quantity)
+        db.session.add(line)
+    else:
+        line.quantity = new_quantity
+    db.session.commit()
+    forget_current_cart()
+    return line
+
+
+def set_quantity(owner_id: str, product_id: int, quantity: int) -> CartItem:
+    """Change a line's quantity."""
+    line = _line(owner_id, product_id)
+    if line is None:
+        raise CartError("That item is not in your cart any more.")
+    check_quantity(quantity, line.product)
+    line.quantity = quantity
+    db.session.commit()
+    forget_current_cart()
+    return line
+
+
+def remove_item(owner_id: str, product_id: int) -> None:
+    """Remove a line (removing one that is already gone is not an error)."""
+    db.session.execute(
+        delete(CartItem).where(CartItem.owner_id == owner_id, CartItem.product_id == product_id)
+    )
+    db.session.commit()
+    forget_current_cart()
+
+
+def move_cart(source_id: str, target_id: str, policy: MergePolicy = MergePolicy.SUM) -> int:
+    """Move every line of ``source_id``'s cart into ``target_id``'s, by ``policy``.
+
+    Quantities are capped by stock. Does not commit: the caller makes it part of a larger change
+    (guest checkout, sign-in). Returns the number of products that came from the source cart.
+    """
+    source = load_cart(source_id).lines
+    target = {line.product_id: line for line in load_cart(target_id).lines}
+    if policy is MergePolicy.REPLACE:
+        for line in target.values():
+            db.session.delete(line)
+        target = {}
+        db.session.flush()
+    for line in source:
+        existing = target.get(line.product_id)
+        stock = line.product.stock
+        if existing is None:
+            quantity = line.quantity
+        elif policy is MergePolicy.SUM:
+            quantity = existing.quantity + line.quantity
+        else:
+            quantity = max(existing.quantity, line.quantity)
+        quantity = min(quantity, stock, MAX_LINE_QUANTITY)
+        if existing is not None:
+            if quantity >= 1:
+                existing.quantity = quantity
+        elif quantity >= 1:
+            db.session.add(CartItem(owner_id=target_id, product_id=line.product_id, quantity=quantity))
+        db.session.delete(line)
+    db.session.flush()
+    forget_current_cart()
+    return len(source)

@@ -1,0 +1,173 @@
+"""Guest checkout and placing orders."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask_login import current_user
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..auth import AuthData
+from ..auth import sign_in_anonymously
+from ..auth import sign_in_with_token
+from ..auth.errors import StorageError
+from ..auth.models import AuthRecord
+from ..auth.tokens import issue_token
+from ..extensions import db
+from .cart import forget_current_cart
+from .cart import load_cart
+from .cart import move_cart
+from .models import CartItem
+from .models import Order
+from .models import OrderLine
+from .models import Product
+
+
+class CheckoutError(ValueError):
+    """An order the shop cannot take, with a message for the shopper."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class OutOfStock(CheckoutError):
+    pass
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """What the checkout form collects."""
+
+    email: str
+    full_name: str
+    address: str
+    city: str
+    postal_code: str
+    country: str
+
+
+def needs_checkout_options(user: AuthRecord | None) -> bool:
+    """Anyone without a full account, except a guest customer, chooses how to check out first."""
+    if user is None:
+        return True
+    return user.is_anonymous and user.collection != "customers"
+
+
+def owns_orders(record_id: str) -> bool:
+    """Whether any order belongs to ``record_id``."""
+    return (
+        db.session.execute(select(Order.id).where(Order.owner_id == record_id).limit(1)).first() is not None
+    )
+
+
+def continue_as_guest() -> AuthData:
+    """Make an anonymous ``customers`` record, sign in as it and carry the cart over.
+
+    The previous identity (an anonymous ``users`` record, or none) hands its cart over and, owning no
+    orders, is deleted: nobody could sign in to it again. If anything fails, the shopper keeps the
+    previous identity and cart, and the error says why.
+    """
+    previous = current_user._get_current_object() if current_user.is_authenticated else None
+    previous_id = previous.id if previous is not None else None
+    auth = sign_in_anonymously(collection="customers")  # raises AuthError; nothing made then
+    if previous_id is None:
+        return auth
+    try:
+        move_cart(previous_id, auth.record.id)
+        if not owns_orders(previous_id):
+            db.session.execute(delete(AuthRecord).where(AuthRecord.id == previous_id))
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        db.session.execute(delete(AuthRecord).where(AuthRecord.id == auth.record.id))
+        db.session.commit()
+        restored = db.session.get(AuthRecord, previous_id)
+        if restored is not None:
+            sign_in_with_token(issue_token(restored))
+        raise StorageError() from error
+    return auth
+
+
+def new_checkout_key() -> str:
+    """A one-time key for a rendering of the checkout form."""
+    return secrets.token_urlsafe(24)
+
+
+def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -> Order:
+    """Turn ``owner``'s cart into an order.
+
+    Stock is taken with one conditional UPDATE per line (``stock >= quantity``), so two buyers can
+    never both get the last unit; the whole order is one transaction. The same ``checkout_key`` sent
+    twice (double click, reload) returns the first order instead of making a second.
+    """
+    existing = _order_for_key(owner.id, checkout_key)
+    if existing is not None:
+        return existing
+    cart = load_cart(owner.id)
+    if not cart:
+        raise CheckoutError("Your cart is empty.")
+    order = Order(
+        owner_id=owner.id,
+        checkout_key=checkout_key,
+        placed_by_anonymous=owner.is_anonymous,
+        total_cents=cart.subtotal_cents,
+        **contact.__dict__,
+    )
+    try:
+        for line in cart.lines:
+            product = line.product
+            taken = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+                update(Product)
+                .where(Product.id == product.id, Product.stock >= line.quantity)
+                .values(stock=Product.stock - line.quantity)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                db.session.rollback()
+                db.session.refresh(product)
+                left = product.stock
+                if left < 1:
+                    raise OutOfStock(f"Sorry, {product.name} is sold out.")
+                raise OutOfStock(f"Only {left} of {product.name} left in stock. Please update your cart.")
+            order.lines.append(
+                OrderLine(
+                    product_id=product.id,
+                    product_name=product.name,
+                    unit_price_cents=product.price_cents,
+                    quantity=line.quantity,
+                )
+            )
+        db.session.add(order)
+        db.session.execute(delete(CartItem).where(CartItem.owner_id == owner.id))
+        db.session.commit()
+    except IntegrityError:
+        # The same form, sent twice at the same moment: the other request made the order.
+        db.session.rollback()
+        existing = _order_for_key(owner.id, checkout_key)
+        if existing is None:
+            raise CheckoutError("This checkout form was already used. Please try again.") from None
+        return existing
+    forget_current_cart()
+    return order
+
+
+def _order_for_key(owner_id: str, checkout_key: str) -> Order | None:
+    return db.session.execute(
+        select(Order).where(Order.checkout_key == checkout_key, Order.owner_id == owner_id)
+    ).scalar_one_or_none()
+
+
+def order_for(owner: AuthRecord | None, number: str) -> Order | None:
+    """The order ``number`` if it belongs to ``owner`` (or to a guest record merged into it)."""
+    if owner is None:
+        return None
+    owners = select(AuthRecord.id).where(AuthRecord.merged_into_id == owner.id)
+    return db.session.execute(
+        select(Order).where(Order.number == number, (Order.owner_id == owner.id) | Order.owner_id.in_(owners))
+    ).scalar_one_or_none()

@@ -1,0 +1,47 @@
+"""Shop forms. Quantities are validated here (whole numbers) and against stock in ``cart.py``."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import HiddenField
+from wtforms import IntegerField
+from wtforms import StringField
+from wtforms.validators import DataRequired
+from wtforms.validators import Email
+from wtforms.validators import InputRequired
+from wtforms.validators import Length
+from wtforms.validators import NumberRange
+
+
+class CartLineForm(FlaskForm):
+    """Add to cart, or change a line's quantity."""
+
+    product_id = IntegerField("Product", validators=[InputRequired()])
+    quantity = IntegerField(
+        "Quantity",
+        default=1,
+        validators=[
+            InputRequired("Enter a quantity."),
+            NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99."),
+        ],
+    )
+
+
+class RemoveLineForm(FlaskForm):
+    product_id = IntegerField("Product", validators=[InputRequired()])
+
+
+class CheckoutForm(FlaskForm):
+    """The contact and delivery details of an order."""
+
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter an email for the receipt."), Email(), Length(max=254)],
+    )
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    address = StringField("Address", validators=[DataRequired(), Length(max=200)])
+    city = StringField("City", validators=[DataRequired(), Length(max=100)])
+    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
+    country = StringField("Country", validators=[DataRequired(), Length(max=100)])
+    checkout_key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])

@@ -1,0 +1,191 @@
+"""Catalogue, cart, checkout and order pages."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask import Blueprint
+from flask import flash
+from flask import Flask
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.local import LocalProxy
+from werkzeug.wrappers import Response
+
+from ..auth import AuthError
+from ..extensions import db
+from ..security import safe_next
+from . import visitors
+from .cart import add_item
+from .cart import CartError
+from .cart import current_cart
+from .cart import remove_item
+from .cart import set_quantity
+from .checkout import CheckoutError
+from .checkout import ContactDetails
+from .checkout import continue_as_guest
+from .checkout import needs_checkout_options
+from .checkout import new_checkout_key
+from .checkout import order_for
+from .checkout import place_order
+from .forms import CartLineForm
+from .forms import CheckoutForm
+from .forms import RemoveLineForm
+from .models import Product
+
+bp = Blueprint("shop", __name__)
+
+
+def _identity() -> object | None:
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _form_errors(form: CartLineForm | RemoveLineForm) -> str:
+    return " ".join(message for errors in form.errors.values() for message in errors)
+
+
+def _back(default: str = "shop.cart") -> Response:
+    return redirect(safe_next(request.form.get("next")) or url_for(default))
+
+
+@bp.get("/")
+def catalogue() -> str:
+    """Every product, with an Add to cart button each."""
+    products = db.session.execute(select(Product).order_by(Product.name)).scalars().all()
+    return render_template("shop/catalogue.html", products=products, form=CartLineForm())
+
+
+@bp.get("/products/<int:product_id>")
+def product(product_id: int) -> str:
+    """One product's page."""
+    item = db.get_or_404(Product, product_id, description="There is no such product.")
+    return render_template("shop/product.html", product=item, form=CartLineForm())
+
+
+@bp.get("/cart")
+def cart() -> str:
+    """The cart of the current identity."""
+    return render_template("shop/cart.html", offer_options=not current_user.is_authenticated)
+
+
+@bp.post("/cart/add")
+def cart_add() -> Response:
+    """Add a product; in lazy mode the first add signs the visitor in anonymously."""
+    form = CartLineForm()
+    if not form.validate():
+        flash(_form_errors(form), "error")
+        return _back("shop.catalogue")
+    try:
+        if not visitors.ensure_cart_owner():
+            flash("To start a cart, continue as a guest or sign in.", "info")
+            return redirect(url_for("shop.checkout"))
+        line = add_item(current_user.id, form.product_id.data, form.quantity.data)
+    except AuthError as error:
+        flash(f"We couldn't start a cart for you: {error.message}", "error")
+        return _back("shop.catalogue")
+    except CartError as error:
+        flash(error.message, "error")
+        return _back("shop.catalogue")
+    flash(f"Added {line.product.name} to your cart.", "success")
+    return _back()
+
+
+@bp.post("/cart/update")
+def cart_update() -> Response:
+    """Change a line's quantity."""
+    form = CartLineForm()
+    if not current_user.is_authenticated:
+        return redirect(url_for("shop.cart"))
+    if not form.validate():
+        flash(_form_errors(form), "error")
+        return redirect(url_for("shop.cart"))
+    try:
+        line = set_quantity(current_user.id, form.product_id.data, form.quantity.data)
+    except CartError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Updated {line.product.name} to {line.quantity}.", "success")
+    return redirect(url_for("shop.cart"))
+
+
+@bp.post("/cart/remove")
+def cart_remove() -> Response:
+    """Remove a line."""
+    form = RemoveLineForm()
+    if current_user.is_authenticated and form.validate():
+        remove_item(current_user.id, form.product_id.data)
+        flash("Removed the item from your cart.", "success")
+    return redirect(url_for("shop.cart"))
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout() -> Response | str | tuple[str, int]:
+    """Checkout options for visitors without a full account, else the checkout form."""
+    user = _identity()
+    if request.method == "POST" and request.form.get("action") == "guest-checkout":
+        if not needs_checkout_options(user):  # type: ignore[arg-type]
+            return redirect(url_for("shop.checkout"))  # already a guest customer or an account
+        try:
+            continue_as_guest()
+        except AuthError as error:
+            return render_template("shop/checkout_options.html", guest_error=error.message), (error.status)
+        flash("You're checking out as a guest.", "info")
+        return redirect(url_for("shop.checkout"))
+
+    if needs_checkout_options(user):  # type: ignore[arg-type]
+        return render_template("shop/checkout_options.html", guest_error=None)
+
+    form = CheckoutForm()
+    if request.method == "GET":
+        if not current_cart():
+            flash("Your cart is empty. Add something before checking out.", "info")
+            return redirect(url_for("shop.catalogue"))
+        form.checkout_key.data = new_checkout_key()
+        if not current_user.is_anonymous:
+            form.email.data = current_user.email
+    elif form.validate_on_submit():
+        contact = ContactDetails(
+            email=form.email.data.strip(),
+            full_name=form.full_name.data.strip(),
+            address=form.address.data.strip(),
+            city=form.city.data.strip(),
+            postal_code=form.postal_code.data.strip(),
+            country=form.country.data.strip(),
+        )
+        try:
+            order = place_order(current_user._get_current_object(), contact, form.checkout_key.data)
+        except CheckoutError as error:
+            flash(error.message, "error")
+            return redirect(url_for("shop.cart"))
+        return redirect(url_for("shop.order", number=order.number))
+    return render_template("shop/checkout.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/orders/<number>")
+def order(number: str) -> str:
+    """An order's confirmation page: only for the record that placed it (anyone else: 404)."""
+    placed = order_for(_identity(), number)  # type: ignore[arg-type]
+    if placed is None:
+        abort(404)
+    return render_template("shop/order.html", order=placed)
+
+
+def format_money(cents: int) -> str:
+    """Integer cents as dollars: ``123456`` is ``$1,234.56``."""
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(cents), 100)
+    return f"{sign}${dollars:,}.{rest:02d}"
+
+
+def init_app(app: Flask) -> None:
+    """Template helpers and the try-before-you-buy hooks."""
+    visitors.init_app(app)
+    app.add_template_filter(format_money, "money")
+
+    @app.context_processor
+    def inject_cart() -> dict[str, object]:
+        cart = LocalProxy(current_cart)
+        return {"cart": cart, "cart_count": LocalProxy(lambda: current_cart().count)}

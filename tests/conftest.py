@@ -1,0 +1,143 @@
+"""Fixtures shared by the service and view tests.
+
+Each test gets its own database: a fresh SQLite file by default, or the PostgreSQL database named by
+``STOREFRONT_TEST_DATABASE_URL`` (its tables are created and dropped around each test).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask.testing import FlaskCliRunner
+from werkzeug.test import TestResponse
+
+from storefront import create_app
+from storefront.auth.models import AuthRecord
+from storefront.auth.passwords import hash_password
+from storefront.extensions import db
+from storefront.shop.models import Product
+
+PASSWORD = "correct horse battery"
+
+
+def test_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
+    """The settings of a test app: fast argon2, CSRF off for the plain client, no rate limits
+    unless a test turns them on."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 64,
+        "ARGON2_PARALLELISM": 1,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def database_uri(tmp_path: Path) -> str:
+    return os.environ.get("STOREFRONT_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """Override in a test module (or parametrize) to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def app(database_uri: str, config_overrides: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(test_config(database_uri, **config_overrides))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[None]:
+    """Opt-in application context for service tests."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def products(app: Flask) -> list[int]:
+    """Three products; returns their ids (the last one has a single unit in stock)."""
+    with app.app_context():
+        items = [
+            Product(slug="mug", name="Mug", description="A mug.", price_cents=1800, stock=10, image="m.svg"),
+            Product(slug="tote", name="Tote", description="A bag.", price_cents=2450, stock=5, image="t.svg"),
+            Product(slug="pen", name="Pen", description="A pen.", price_cents=999, stock=1, image="p.svg"),
+        ]
+        db.session.add_all(items)
+        db.session.commit()
+        return [item.id for item in items]
+
+
+def make_account(
+    email: str = "shopper@example.com",
+    password: str = PASSWORD,
+    collection: str = "users",
+    *,
+    admin: bool = False,
+) -> AuthRecord:
+    """A full account (inside an app context)."""
+    record = AuthRecord(
+        collection=collection,
+        email=email,
+        username=email.split("@")[0],
+        is_anonymous=False,
+        is_admin=admin,
+        password_hash=hash_password(password),
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+@pytest.fixture
+def account(app: Flask) -> str:
+    """A full account in ``users``; returns its id."""
+    with app.app_context():
+        return make_account().id
+
+
+def sign_in(client: FlaskClient, email: str = "shopper@example.com", password: str = PASSWORD) -> TestResponse:
+    """Sign in through the login page."""
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def auth_cookie(client: FlaskClient, name: str = "storefront_auth") -> str | None:
+    cookie = client.get_cookie(name)
+    return cookie.value if cookie else None
+
+
+def csrf_token_from(html: bytes) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1).decode()
