@@ -27,7 +27,7 @@ from storefront.shop.models import Product
 PASSWORD = "correct horse battery"
 
 
-def test_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
+def make_test_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
     """The settings of a test app: fast argon2, CSRF off for the plain client, no rate limits
     unless a test turns them on."""
     return {
@@ -56,7 +56,7 @@ def config_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_uri: str, config_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(test_config(database_uri, **config_overrides))
+    app = create_app(make_test_config(database_uri, **config_overrides))
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -126,7 +126,9 @@ def account(app: Flask) -> str:
         return make_account().id
 
 
-def sign_in(client: FlaskClient, email: str = "shopper@example.com", password: str = PASSWORD) -> TestResponse:
+def sign_in(
+    client: FlaskClient, email: str = "shopper@example.com", password: str = PASSWORD
+) -> TestResponse:
     """Sign in through the login page."""
     return client.post("/login", data={"email": email, "password": password})
 

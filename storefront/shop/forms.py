@@ -12,10 +12,20 @@ from wtforms.validators import Email
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
+from wtforms.validators import Optional
+
+_QUANTITY_RANGE = NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99.")
+
+
+class AddToCartForm(FlaskForm):
+    """Add to cart: the quantity may be left out (one)."""
+
+    product_id = IntegerField("Product", validators=[InputRequired()])
+    quantity = IntegerField("Quantity", default=1, validators=[Optional(), _QUANTITY_RANGE])
 
 
 class CartLineForm(FlaskForm):
-    """Add to cart, or change a line's quantity."""
+    """Change a line's quantity."""
 
     product_id = IntegerField("Product", validators=[InputRequired()])
     quantity = IntegerField(
@@ -23,7 +33,7 @@ class CartLineForm(FlaskForm):
         default=1,
         validators=[
             InputRequired("Enter a quantity."),
-            NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99."),
+            _QUANTITY_RANGE,
         ],
     )
 

@@ -31,6 +31,7 @@ from .checkout import needs_checkout_options
 from .checkout import new_checkout_key
 from .checkout import order_for
 from .checkout import place_order
+from .forms import AddToCartForm
 from .forms import CartLineForm
 from .forms import CheckoutForm
 from .forms import RemoveLineForm
@@ -43,7 +44,7 @@ def _identity() -> object | None:
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _form_errors(form: CartLineForm | RemoveLineForm) -> str:
+def _form_errors(form: AddToCartForm | CartLineForm) -> str:
     return " ".join(message for errors in form.errors.values() for message in errors)
 
 
@@ -55,14 +56,14 @@ def _back(default: str = "shop.cart") -> Response:
 def catalogue() -> str:
     """Every product, with an Add to cart button each."""
     products = db.session.execute(select(Product).order_by(Product.name)).scalars().all()
-    return render_template("shop/catalogue.html", products=products, form=CartLineForm())
+    return render_template("shop/catalogue.html", products=products)
 
 
 @bp.get("/products/<int:product_id>")
 def product(product_id: int) -> str:
     """One product's page."""
     item = db.get_or_404(Product, product_id, description="There is no such product.")
-    return render_template("shop/product.html", product=item, form=CartLineForm())
+    return render_template("shop/product.html", product=item)
 
 
 @bp.get("/cart")
@@ -74,7 +75,7 @@ def cart() -> str:
 @bp.post("/cart/add")
 def cart_add() -> Response:
     """Add a product; in lazy mode the first add signs the visitor in anonymously."""
-    form = CartLineForm()
+    form = AddToCartForm()
     if not form.validate():
         flash(_form_errors(form), "error")
         return _back("shop.catalogue")
@@ -82,7 +83,7 @@ def cart_add() -> Response:
         if not visitors.ensure_cart_owner():
             flash("To start a cart, continue as a guest or sign in.", "info")
             return redirect(url_for("shop.checkout"))
-        line = add_item(current_user.id, form.product_id.data, form.quantity.data)
+        line = add_item(current_user.id, form.product_id.data, form.quantity.data or 1)
     except AuthError as error:
         flash(f"We couldn't start a cart for you: {error.message}", "error")
         return _back("shop.catalogue")
