@@ -1,0 +1,1 @@
+"""Benchmarks: run ``python -m bench --help``. They print figures; no test asserts on timings."""

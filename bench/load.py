@@ -1,0 +1,176 @@
+"""A small load generator: client processes that replay a scenario for a fixed time.
+
+Each client is its own process (the server's workers and the clients share this machine's cores, so
+read the ratios between scenarios of one run, not the absolute numbers).
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+_CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Session:
+    """A browser-like client: keeps cookies, one connection per request (gunicorn's sync workers
+    close the connection after each response)."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.cookies: dict[str, str] = {}
+        self.latencies: list[float] = []
+        self.state: dict[str, Any] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        body = urlencode(form).encode() if form is not None else None
+        sent = {"User-Agent": "Mozilla/5.0 storefront-bench", **(headers or {})}
+        if body is not None:
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        start = time.perf_counter()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        self.latencies.append(time.perf_counter() - start)
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie()
+            cookie.load(header)
+            for name, morsel in cookie.items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        if response.status >= 500:
+            raise RuntimeError(f"{method} {path} answered {response.status}")
+        return response.status, data
+
+    def csrf(self, html: bytes) -> str:
+        match = _CSRF.search(html)
+        if match is None:
+            raise RuntimeError("no CSRF token in the page")
+        return match.group(1).decode()
+
+
+# Scenarios: one iteration each; return nothing, raise on a wrong answer.
+
+
+def health(s: Session) -> None:
+    status, _ = s.request("GET", "/api/health")
+    assert status == 200
+
+
+def catalogue(s: Session) -> None:
+    status, _ = s.request("GET", "/")
+    assert status == 200
+
+
+def json_anonymous_sign_in(s: Session) -> None:
+    status, _ = s.request("POST", "/api/collections/users/auth-anonymous")
+    assert status == 200
+
+
+def add_to_cart(s: Session) -> None:
+    """A shopper whose anonymous account exists already adds one more of a product."""
+    if "csrf" not in s.state:
+        s.request("POST", "/cart/add", {"csrf_token": s.csrf(s.request("GET", "/")[1]), "product_id": "1"})
+        s.state["csrf"] = s.csrf(s.request("GET", "/cart")[1])  # signing in renewed the session
+        s.state["adds"] = 0
+    token, adds = s.state["csrf"], s.state["adds"]
+    s.state["adds"] = adds + 1
+    status, _ = s.request("POST", "/cart/add", {"csrf_token": token, "product_id": str(1 + adds % 8)})
+    assert status == 302
+    if adds % 400 == 399:  # keep every line under the 99-per-product limit
+        for product_id in range(1, 9):
+            s.request("POST", "/cart/remove", {"csrf_token": token, "product_id": str(product_id)})
+
+
+def guest_checkout_flow(s: Session) -> None:
+    """A new visitor as a browser goes: the shop, Add to cart, the checkout page, Continue as Guest,
+    the checkout form (five requests, two anonymous records)."""
+    s.cookies.clear()
+    status, page = s.request("GET", "/")
+    status, _ = s.request("POST", "/cart/add", {"csrf_token": s.csrf(page), "product_id": "1"})
+    assert status == 302
+    status, page = s.request("GET", "/checkout")
+    assert status == 200 and b"Continue as Guest" in page
+    status, _ = s.request("POST", "/checkout", {"csrf_token": s.csrf(page), "action": "guest-checkout"})
+    assert status == 302
+    status, page = s.request("GET", "/checkout")
+    assert status == 200 and b"Place order" in page
+
+
+SCENARIOS: dict[str, Callable[[Session], None]] = {
+    "health": health,
+    "catalogue": catalogue,
+    "add_to_cart": add_to_cart,
+    "json_anonymous_sign_in": json_anonymous_sign_in,
+    "guest_checkout_flow": guest_checkout_flow,
+}
+
+
+@dataclass
+class Result:
+    scenario: str
+    iterations: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.iterations / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def _client(args: tuple[str, str, float]) -> tuple[int, list[float]]:
+    base_url, scenario, duration = args
+    session = Session(base_url)
+    run = SCENARIOS[scenario]
+    run(session)  # warm up: first connections, first account
+    session.latencies.clear()
+    iterations = 0
+    deadline = time.perf_counter() + duration
+    while time.perf_counter() < deadline:
+        run(session)
+        iterations += 1
+    return iterations, session.latencies
+
+
+def drive(base_url: str, scenario: str, duration: float, clients: int) -> Result:
+    """Run ``clients`` processes replaying ``scenario`` for ``duration`` seconds."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(clients) as pool:
+        start = time.perf_counter()
+        results = pool.map(_client, [(base_url, scenario, duration)] * clients)
+        elapsed = max(duration, time.perf_counter() - start - 0.05)
+    iterations = sum(count for count, _ in results)
+    latencies = [value for _, values in results for value in values]
+    return Result(scenario, iterations, duration if elapsed < duration * 1.5 else elapsed, latencies)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
