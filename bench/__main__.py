@@ -59,7 +59,8 @@ def bench_database(label: str, url: str, args: argparse.Namespace) -> None:
             )
         rss = server.worker_rss_mib()
     print(
-        f"\n{label}: {args.workers} gunicorn workers, {args.clients} client processes, {args.duration:g} s per scenario, median of {args.runs} runs"
+        f"\n{label}: {args.workers} gunicorn workers, {args.clients} client processes, "
+        f"{args.duration:g} s per scenario, median of {args.runs} runs"
     )
     print(f"{'scenario':<26}{'per second':>12}{'p50 ms':>9}{'p99 ms':>9}{'ratio to health':>17}")
     for name in args.scenarios:
