@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -60,6 +61,9 @@ def issue_token(
         "collectionName": record.collection,
         "iat": now,
         "exp": now + lifetime,
+        # A random token id: without it two tokens issued for one record within the same second are
+        # identical, so a refresh or a new sign-in would hand back the very token it replaces.
+        "jti": secrets.token_urlsafe(16),
         **(extra or {}),
     }
     return jwt.encode(claims, _signing_key(record, token_type), algorithm=ALGORITHM)

@@ -1,0 +1,44 @@
+"""Small helpers shared by the auth tests: reading Set-Cookie headers and counting records."""
+
+from __future__ import annotations
+
+from http.cookies import Morsel
+from http.cookies import SimpleCookie
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from storefront.auth.models import AuthRecord
+from storefront.extensions import db
+
+AUTH_COOKIE = "storefront_auth"
+SECURE_AUTH_COOKIE = "__Host-storefront_auth"
+
+
+def set_cookies(headers: list[str], name: str = AUTH_COOKIE) -> list[Morsel[str]]:
+    """Every Set-Cookie header that sets or clears ``name``, parsed."""
+    found = []
+    for header in headers:
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(header)
+        if name in jar:
+            found.append(jar[name])
+    return found
+
+
+def only_set_cookie(headers: list[str], name: str = AUTH_COOKIE) -> Morsel[str]:
+    """The single Set-Cookie for ``name``; fails if there is none or more than one."""
+    cookies = set_cookies(headers, name)
+    assert len(cookies) == 1, f"expected one Set-Cookie for {name}, got {headers}"
+    return cookies[0]
+
+
+def is_deletion(morsel: Morsel[str]) -> bool:
+    """True for a Set-Cookie that tells the browser to drop the cookie."""
+    return morsel.value == "" and (morsel["max-age"] == "0" or "1970" in morsel["expires"])
+
+
+def count_records(**where: object) -> int:
+    """How many auth records match ``where`` (inside an app context)."""
+    query = select(func.count()).select_from(AuthRecord).filter_by(**where)
+    return int(db.session.execute(query).scalar_one())
