@@ -32,8 +32,13 @@ class CleanupRun(Model):
     batch_size: Mapped[int] = mapped_column(Integer)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="running")  # running, finished
+    # Dry runs change nothing, so they are not recorded: this is False for every stored run.
+    # What the preview counted when the run started: the progress the admin page shows is measured
+    # against it (records that come back during the run make the final count lower).
+    expected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     deleted: Mapped[int] = mapped_column(Integer, default=0)
-    kept: Mapped[int] = mapped_column(Integer, default=0)  # matched, but own orders
+    # Matched, but own orders: the count at the start, replaced by the final count when it finishes.
+    kept: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
