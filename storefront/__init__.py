@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from . import database  # noqa: F401  (registers the SQLite pragmas)
+    from . import mail  # its table too, for Alembic
     from .admin import models as _admin_models  # noqa: F401  (every table, for Alembic)
     from .auth import models as _auth_models  # noqa: F401
     from .extensions import csrf
@@ -66,4 +67,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(shop_views.bp)
     shop_views.init_app(app)
+
+    from .admin import views as admin_views
+
+    admin_views.init_app(app)
+
+    from .account import views as account_views
+
+    account_views.init_app(app)
+    mail.init_app(app)
     return app

@@ -54,6 +54,22 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,
     "ARGON2_PARALLELISM": 1,
+    # Accounts: what happens to a guest cart when its shopper signs in to an existing account:
+    # "sum" (quantities added, capped by stock), "max" (the larger quantity) or "replace".
+    "CART_MERGE_POLICY": "sum",
+    # Email verification links are signed per record and expire after this long.
+    "VERIFICATION_TOKEN_LIFETIME": timedelta(hours=24),
+    "VERIFICATION_EMAIL_RATE_LIMIT": "5 per hour",  # "send a new link" requests per client address
+    # Outgoing mail: "outbox" keeps messages in the database and the log (read them at /dev/outbox in
+    # debug or testing); "smtp" sends them through MAIL_SERVER (the production default).
+    "MAIL_BACKEND": "outbox",
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": False,  # STARTTLS after connecting (port 587 usually wants it)
+    "MAIL_TIMEOUT": 10,  # seconds to wait for the SMTP server
+    "MAIL_FROM": "Storefront <no-reply@storefront.localhost>",
 }
 
 PRODUCTION: dict[str, Any] = {
@@ -61,6 +77,7 @@ PRODUCTION: dict[str, Any] = {
     "AUTH_COOKIE_SECURE": True,
     "PREFERRED_URL_SCHEME": "https",
     "PROXY_FIX_X_FOR": 1,
+    "MAIL_BACKEND": "smtp",
 }
 
 # Settings given as a number of seconds in the environment or instance config.
@@ -68,6 +85,7 @@ _DURATIONS = (
     "AUTH_TOKEN_LIFETIME",
     "AUTH_TOKEN_REFRESH_AFTER",
     "ACTIVITY_UPDATE_INTERVAL",
+    "VERIFICATION_TOKEN_LIFETIME",
 )
 
 

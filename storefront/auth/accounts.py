@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError
 from email_validator import validate_email
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -33,7 +35,23 @@ def clean_email(email: str) -> str:
         result = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as error:
         raise FieldError("email", f"Enter a valid email address. {error}") from error
-    return normalize_email(result.normalized)
+    email = normalize_email(result.normalized)
+    if email.endswith("@" + str(current_app.config["ANONYMOUS_EMAIL_DOMAIN"]).lower()):
+        raise FieldError("email", "Enter your own email address: that domain is reserved for guest accounts.")
+    return email
+
+
+def email_in_use(email: str) -> bool:
+    """Whether any auth collection has a record with ``email``.
+
+    An address belongs to one person, and the sign-in page looks in every collection, so a new or
+    upgraded account may not take an address that another collection already holds.
+    """
+    query = select(AuthRecord.id).where(
+        AuthRecord.collection.in_(current_app.config["AUTH_COLLECTIONS"]),
+        AuthRecord.email == normalize_email(email),
+    )
+    return db.session.execute(query.limit(1)).first() is not None
 
 
 def check_password_policy(password: str) -> None:
@@ -74,10 +92,10 @@ def create_or_promote_admin(email: str, password: str) -> tuple[AuthRecord, bool
 
 def create_account(email: str, password: str, collection: str = "users") -> AuthRecord:
     """Create a full account. Raises ``FieldError`` for bad input and ``EmailTaken`` if the email
-    already has an account in ``collection``."""
+    already has an account in any collection (see :func:`email_in_use`)."""
     email = clean_email(email)
     check_password_policy(password)
-    if find_record(collection, email) is not None:
+    if email_in_use(email):
         raise EmailTaken()
     record = AuthRecord(
         collection=collection,

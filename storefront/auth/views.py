@@ -12,6 +12,8 @@ from flask import url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ..account.services import sign_in_with_cart_merge
+from ..account.services import sign_out_shopper
 from ..extensions import limiter
 from ..security import safe_next
 from .accounts import create_account
@@ -20,9 +22,7 @@ from .errors import AuthError
 from .errors import EmailTaken
 from .forms import LoginForm
 from .forms import RegisterForm
-from .service import sign_in_to_account
 from .service import sign_in_with_token
-from .service import sign_out
 from .tokens import issue_token
 
 bp = Blueprint("auth", __name__)
@@ -35,37 +35,51 @@ def redirect_next(default_endpoint: str = "shop.catalogue") -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
-def login() -> Response | str:
-    """Sign in to a full account."""
+def login() -> Response | tuple[str, int]:
+    """Sign in to a full account; a guest's cart comes along (see ``sign_in_with_cart_merge``)."""
     if current_user.is_authenticated and not current_user.is_anonymous:
         return redirect_next()
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            auth = sign_in_to_account(form.email.data, form.password.data)
+            result = sign_in_with_cart_merge(form.email.data, form.password.data)
         except AuthError as error:
             form.password.errors.append(error.message)
         else:
-            flash(f"Welcome back, {auth.record.username}.", "success")
+            flash(f"Welcome back, {result.auth.record.username}.", "success")
+            if result.merge is not None:
+                flash(result.merge.message, "info")
             return redirect_next()
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
-@bp.post("/logout")
-def logout() -> Response:
-    """Sign out: clear the auth cookie and renew the session."""
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Response | str:
+    """Sign out: clear the auth cookie and renew the session.
+
+    GET asks first (a guest is warned that the guest cart can't be reached again); POST signs out.
+    """
+    if not current_user.is_authenticated:
+        return redirect(url_for("shop.catalogue"))
+    if request.method == "GET":
+        return render_template("auth/logout.html")
     # CSRFProtect has already checked the token: another site cannot sign anyone out.
-    sign_out()
-    flash("You have been signed out.", "info")
+    was_guest = sign_out_shopper()
+    flash("You have been signed out." + (" Your guest cart has been cleared." if was_guest else ""), "info")
     return redirect(url_for("shop.catalogue"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
-def register() -> Response | str:
-    """Create a full account for a visitor who has none."""
+def register() -> Response | tuple[str, int]:
+    """Create a full account for a visitor who has none.
+
+    A guest (anonymous record) upgrades instead, so the cart and orders are not left behind.
+    """
     if current_user.is_authenticated and not current_user.is_anonymous:
         return redirect_next()
+    if current_user.is_authenticated:
+        return redirect(url_for("account.upgrade", next=safe_next(request.args.get("next"))))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -78,4 +92,4 @@ def register() -> Response | str:
             sign_in_with_token(issue_token(record))
             flash("Your account is ready. Welcome!", "success")
             return redirect_next()
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form), 400 if form.errors else 200

@@ -1,0 +1,1 @@
+"""Full accounts: upgrade from anonymous, cart merge on sign-in, verification, profile pages."""

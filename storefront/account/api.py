@@ -1,0 +1,58 @@
+"""The account's JSON API: full accounts only, authenticated with ``Authorization: Bearer``.
+
+Like the auth API it never reads cookies, so it needs no CSRF token; errors are JSON
+``{"status": ..., "message": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import jsonify
+from flask import Response
+from flask import url_for
+from werkzeug.exceptions import HTTPException
+
+from ..auth.api import json_error
+from ..auth.errors import AuthError
+from ..auth.guards import current_account
+from ..auth.guards import full_account_required
+from ..auth.service import record_to_dict
+from ..extensions import csrf
+from ..models import as_utc
+from ..shop.models import Order
+from .services import order_history
+
+bp = Blueprint("account_api", __name__, url_prefix="/api/account")
+csrf.exempt(bp)
+
+
+@bp.errorhandler(AuthError)
+def _auth_error(error: AuthError) -> tuple[Response, int]:
+    return json_error(error.status, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    status = error.code or 500
+    return json_error(status, error.description or "The request could not be processed.")
+
+
+def _order_to_dict(order: Order) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "created": as_utc(order.created).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "totalCents": order.total_cents,
+        "items": sum(line.quantity for line in order.lines),
+        "url": url_for("shop.order", number=order.number),
+    }
+
+
+@bp.get("/orders")
+@full_account_required
+def orders() -> Response:
+    """The account's order history, newest first (anonymous records: 403)."""
+    account = current_account()
+    items = [_order_to_dict(order) for order in order_history(account)]
+    return jsonify(record=record_to_dict(account), items=items, totalItems=len(items))

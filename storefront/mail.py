@@ -1,0 +1,133 @@
+"""Outgoing mail, through the backend that ``MAIL_BACKEND`` names.
+
+* ``outbox`` (development and tests): each message is stored in the ``outbox_messages`` table and
+  written to the log, so a developer reads it at ``/dev/outbox`` (served only when the app runs in
+  debug or testing mode; a 404 otherwise) or in the console.
+* ``smtp`` (production): each message is sent through ``MAIL_SERVER`` with :mod:`smtplib`, with
+  STARTTLS when ``MAIL_USE_TLS`` is set and a login when ``MAIL_USERNAME`` is set.
+
+:func:`send_mail` never raises for a delivery failure: it logs it and returns ``False``, so a page
+that sends mail can tell the shopper to try again instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import abort
+from flask import Blueprint
+from flask import current_app
+from flask import Flask
+from flask import render_template
+from sqlalchemy import DateTime
+from sqlalchemy import Integer
+from sqlalchemy import select
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from .extensions import db
+from .models import Model
+from .models import utcnow
+
+BACKENDS = ("outbox", "smtp")
+OUTBOX_PAGE_SIZE = 50
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxMessage(Model):
+    """A message the ``outbox`` backend kept instead of sending it."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One plain-text message."""
+
+    recipient: str
+    subject: str
+    body: str
+
+
+def send_mail(mail: Mail) -> bool:
+    """Deliver ``mail`` through the configured backend. Returns whether it was handed over."""
+    if current_app.config["MAIL_BACKEND"] == "smtp":
+        return _send_smtp(mail)
+    return _store_in_outbox(mail)
+
+
+def _store_in_outbox(mail: Mail) -> bool:
+    try:
+        db.session.add(OutboxMessage(recipient=mail.recipient, subject=mail.subject, body=mail.body))
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        logger.exception("Could not store a message to %s in the outbox", mail.recipient)
+        return False
+    logger.info("Outbox: to %s, subject %r\n%s", mail.recipient, mail.subject, mail.body)
+    return True
+
+
+def _send_smtp(mail: Mail) -> bool:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(domain=str(config["MAIL_FROM"]).rpartition("@")[2].strip("> "))
+    message.set_content(mail.body)
+    try:
+        with smtplib.SMTP(
+            config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=config["MAIL_TIMEOUT"]
+        ) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError):
+        # The body holds a sign-in secret (a verification link): log the failure, never the body.
+        logger.exception("Could not send %r to %s through SMTP", mail.subject, mail.recipient)
+        return False
+    return True
+
+
+dev_bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+
+@dev_bp.get("/outbox")
+def outbox() -> str:
+    """The newest messages of the outbox, for a developer: only in debug or testing mode."""
+    if not (current_app.debug or current_app.testing):
+        abort(404)
+    messages = db.session.execute(
+        select(OutboxMessage)
+        .order_by(OutboxMessage.created.desc(), OutboxMessage.id.desc())
+        .limit(OUTBOX_PAGE_SIZE)
+    ).scalars()
+    return render_template(
+        "dev/outbox.html", messages=list(messages), backend=current_app.config["MAIL_BACKEND"]
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Check the setting and register the developer's outbox page."""
+    if app.config["MAIL_BACKEND"] not in BACKENDS:
+        raise RuntimeError(f"MAIL_BACKEND must be one of {', '.join(BACKENDS)}.")
+    app.register_blueprint(dev_bp)
