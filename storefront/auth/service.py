@@ -113,6 +113,11 @@ def sign_in_anonymously(collection: str = "users", *, set_cookie: bool = True) -
         except SQLAlchemyError as exc:
             _undo()
             raise StorageError() from exc
+        except BaseException:
+            # Anything else (a bug, a timeout, KeyboardInterrupt) must not leave the flushed record
+            # in the session, where the next commit of this request would keep it.
+            _undo()
+            raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
