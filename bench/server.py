@@ -79,13 +79,16 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[Server]:
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            "--config",
+            str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
             "--workers",
             str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "storefront:create_app()",
         ],
         env=env,
     )
