@@ -1,0 +1,1 @@
+"""Browser journeys: pytest-playwright driving Chromium against a live storefront server."""
