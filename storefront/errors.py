@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask import Flask
 from flask import render_template
 from flask import request
+from flask import Response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .auth.api import json_error
+from .auth.api import json_http_error
 from .auth.errors import AuthError
 
 _TITLES = {
@@ -23,6 +26,8 @@ _TITLES = {
 
 
 def _wants_json() -> bool:
+    # The API blueprint has its own handlers, but a request under /api/ that matches no route (an
+    # unknown path, a wrong method) never reaches the blueprint: its error is handled here.
     return request.path.startswith("/api/")
 
 
@@ -33,7 +38,8 @@ def render_error(status: int, message: str) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    """Register the HTML error handlers (the JSON API has its own, see ``auth/api.py``)."""
+    """Register the error handlers: HTML pages, and the API's JSON errors for paths under ``/api/``
+    that the API blueprint's own handlers (see ``auth/api.py``) never see."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -43,14 +49,18 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(AuthError)
-    def auth_error(error: AuthError) -> tuple[str, int]:
+    def auth_error(error: AuthError) -> tuple[str, int] | tuple[Response, int]:
+        if _wants_json():
+            return json_error(error.status, error.message)
         return render_error(error.status, error.message)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> tuple[str, int] | tuple[Response, int] | HTTPException:
         status = error.code or 500
         if status < 400:
             return error
+        if _wants_json():
+            return json_http_error(error)
         messages = {
             404: "We couldn't find that page. It may have moved, or the address may be mistyped.",
             413: "The form you sent is larger than this shop accepts.",

@@ -47,7 +47,7 @@ def _auth_error(error: AuthError) -> tuple[Response, int]:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> tuple[Response, int]:
+def json_http_error(error: HTTPException) -> tuple[Response, int]:
     status = error.code or 500
     message = {
         404: "The requested resource wasn't found.",
