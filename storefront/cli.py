@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from .admin.commands import anonymous_group
 from .auth.accounts import create_or_promote_admin
 from .auth.accounts import FieldError
 from .auth.errors import AuthError
@@ -38,3 +39,4 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(create_admin_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(anonymous_group)

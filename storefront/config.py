@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_RATE_LIMIT": "10 per minute",  # password sign-in attempts per client address
     # How often a record's last-activity time is written (at most once per interval).
     "ACTIVITY_UPDATE_INTERVAL": timedelta(minutes=5),
+    # Cleanup of inactive anonymous records (admin page and ``flask anonymous cleanup``).
+    "CLEANUP_INACTIVE_DAYS": 30,  # default age, by last activity, of the records a cleanup deletes
+    "CLEANUP_BATCH_SIZE": 500,  # records deleted per short transaction
+    "CLEANUP_TIME_BUDGET": 2.0,  # seconds of deleting per admin request before it shows progress
     # argon2id for passwords people choose: the OWASP minimum profile (19 MiB, t=2, p=1).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,

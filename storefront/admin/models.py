@@ -30,9 +30,9 @@ class CleanupRun(Model):
     collection: Mapped[str | None] = mapped_column(String(40))  # None: every collection
     cutoff: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     batch_size: Mapped[int] = mapped_column(Integer)
+    # Dry runs change nothing, so they are not recorded: this is False for every stored run.
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="running")  # running, finished
-    # Dry runs change nothing, so they are not recorded: this is False for every stored run.
     # What the preview counted when the run started: the progress the admin page shows is measured
     # against it (records that come back during the run make the final count lower).
     expected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
