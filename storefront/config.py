@@ -14,8 +14,10 @@ Settings are layered, each layer overriding the one before:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -122,6 +124,15 @@ def _instance_secret_key(instance: Path) -> str:
     instance.mkdir(parents=True, exist_ok=True)
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Written to a private temporary file (mode 0600 from the start) and linked into place, so the
+        # key is never readable by others nor seen half-written, and when several workers start at
+        # once they all end up with the key of the first one instead of one key each.
+        fd, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()

@@ -243,6 +243,31 @@ def test_development_defaults_are_safe_for_a_demo(bare_app: Flask, monkeypatch: 
     assert again.config["SECRET_KEY"] == config["SECRET_KEY"]
 
 
+def test_workers_starting_together_share_one_development_key(
+    bare_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes that both find no key file must not end up with a key each (cookies signed by
+    one worker would be refused by the other)."""
+    monkeypatch.delenv("STOREFRONT_ENV", raising=False)
+    monkeypatch.delenv("STOREFRONT_SECRET_KEY", raising=False)
+    instance = Path(bare_app.instance_path)
+    instance.mkdir(parents=True)
+    key_file = instance / "secret_key"
+    real_exists = Path.exists
+
+    def first_worker_wins_the_race(path: Path) -> bool:
+        # This process checked before the other one wrote its key, which lands right after the check.
+        if path == key_file and not real_exists(path):
+            path.write_text("the-key-of-the-worker-that-was-first")
+            return False
+        return real_exists(path)
+
+    monkeypatch.setattr(Path, "exists", first_worker_wins_the_race)
+    load_config(bare_app, None)
+    assert bare_app.config["SECRET_KEY"] == "the-key-of-the-worker-that-was-first"
+    assert [path.name for path in instance.iterdir()] == ["secret_key"]  # no temporary file left
+
+
 # ---------------------------------------------------------------------------------------------------
 # Session renewal (no fixation)
 
