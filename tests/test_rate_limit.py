@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from storefront.auth import sign_in_anonymously
 from storefront.auth.errors import RateLimited
+from storefront.extensions import limiter
 
 from .auth_helpers import count_records
 from .auth_helpers import set_cookies
@@ -178,3 +179,46 @@ class TestBehindAProxy:
             headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.1"},
         )
         assert forged.status_code == 429
+
+
+class _StorageDown:
+    def hit(self, *args: Any, **kwargs: Any) -> bool:
+        raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+
+@pytest.fixture
+def storage_down(monkeypatch: pytest.MonkeyPatch, app: Flask) -> None:
+    """The limiter's storage (Redis in production) stops answering."""
+    monkeypatch.setattr(type(limiter), "limiter", property(lambda self: _StorageDown()))
+
+
+@pytest.mark.usefixtures("storage_down")
+def test_unreachable_limit_storage_is_a_clear_503_not_a_crash(app: Flask, client: FlaskClient) -> None:
+    response = anonymous(client, ALICE)
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": 503,
+        "message": "We could not save your account just now. Please try again in a moment.",
+    }
+    assert records(app) == 0
+
+
+@pytest.mark.usefixtures("storage_down")
+def test_unreachable_limit_storage_on_add_to_cart_is_explained(
+    app: Flask, client: FlaskClient, products: list[int]
+) -> None:
+    response = client.post("/cart/add", data={"product_id": products[0], "quantity": 1}, environ_base=ALICE)
+    assert response.status_code == 302
+    page = client.get(response.location, environ_base=ALICE)
+    assert b"We couldn&#39;t start a cart for you: We could not save your account just now." in page.data
+    assert records(app) == 0
+
+
+@pytest.mark.usefixtures("storage_down")
+def test_swallow_errors_lets_anonymous_sign_in_through(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+    assert anonymous(client, ALICE).status_code == 200
+    assert records(app) == 1
+    assert "Rate-limit storage failed" in caplog.text

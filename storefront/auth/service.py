@@ -6,6 +6,7 @@ cookie (``set_cookie=False`` is for the JSON API, which answers with the token i
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,7 @@ from .tokens import issue_token
 from .tokens import verify_token
 
 _CREATE_ATTEMPTS = 3
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,16 @@ def _count_anonymous_creation() -> None:
     if not has_request_context() or not limiter.enabled:
         return  # the CLI and scripts are not clients
     item = parse(current_app.config["ANONYMOUS_RATE_LIMIT"])
-    if not limiter.limiter.hit(item, "anonymous-sign-in", get_remote_address()):
+    try:
+        allowed = limiter.limiter.hit(item, "anonymous-sign-in", get_remote_address())
+    except Exception as exc:  # the limiter's storage (Redis) is unreachable: its errors vary
+        # As Flask-Limiter does for its own limits: let the request through only when the operator
+        # chose RATELIMIT_SWALLOW_ERRORS; otherwise refuse with a message a shopper can act on.
+        if current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
+            logger.exception("Rate-limit storage failed; anonymous sign-in allowed without a count")
+            return
+        raise StorageError() from exc
+    if not allowed:
         raise RateLimited()
 
 
