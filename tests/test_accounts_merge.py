@@ -234,9 +234,17 @@ def test_guest_is_warned_before_signing_out(app: Flask, client: FlaskClient, pro
 def test_guest_with_orders_survives_sign_out(app: Flask, client: FlaskClient, products: list[int]) -> None:
     guest_id = start_guest(client, products[0], customer=True)
     number = order_for_record(app, guest_id, products[1])
+    client.post("/cart/add", data={"product_id": products[0], "quantity": 2})
+    guest_token = auth_cookie(client)
     client.post("/logout")
-    assert record(app, guest_id) is not None
+    kept = record(app, guest_id)
+    assert kept is not None and kept.merged_into_id is None
     assert order_owners(app) == {number: guest_id}
+    assert cart_of(app, guest_id) == {}  # nobody can reach it again
+    refresh = client.post(
+        "/api/collections/customers/auth-refresh", headers={"Authorization": f"Bearer {guest_token}"}
+    )
+    assert refresh.status_code == 401
 
 
 def test_full_account_signs_out_with_a_post(app: Flask, client: FlaskClient, account: str) -> None:
