@@ -12,6 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import current_user
+from sqlalchemy import Update
+from sqlalchemy.exc import OperationalError
 from werkzeug.test import TestResponse
 
 from storefront import create_app
@@ -499,3 +501,29 @@ def test_pages_show_the_identity_of_the_cookie(
     sign_in(client)
     page = client.get("/").data
     assert b"Sign out" in page and b"shopping as a guest" not in page
+
+
+def test_a_failed_activity_write_does_not_break_the_page(
+    app: Flask,
+    client: FlaskClient,
+    account: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The last-activity time is bookkeeping: a busy SQLite file ("database is locked" after the busy
+    timeout) must not turn a signed-in page view into a server error."""
+    app.config["ACTIVITY_UPDATE_INTERVAL"] = timedelta(0)  # write on every request
+    real_execute = db.session.execute
+
+    def locked(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(statement, Update) and statement.table.name == "auth_records":
+            raise OperationalError("UPDATE auth_records ...", {}, Exception("database is locked"))
+        return real_execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", locked)
+    client.set_cookie(AUTH_COOKIE, _token_for(app, account))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Sign out" in response.data  # still signed in
+    assert _cookies(response) == []  # the cookie is fine and stays
+    assert "last activity" in caplog.text

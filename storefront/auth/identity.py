@@ -8,6 +8,7 @@ Service functions never touch a response directly: they record what the cookie s
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask import current_app
@@ -18,6 +19,7 @@ from flask import Request
 from flask import Response
 from flask import session
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..extensions import login_manager
@@ -29,6 +31,7 @@ from .tokens import issue_token
 from .tokens import verify_token
 
 _UNSET = object()
+logger = logging.getLogger(__name__)
 
 
 def auth_cookie_name() -> str:
@@ -123,14 +126,20 @@ def touch_activity(record: AuthRecord, now: datetime | None = None) -> None:
     now = now or utcnow()
     if now - as_utc(record.last_active_at) < current_app.config["ACTIVITY_UPDATE_INTERVAL"]:
         return
-    db.session.execute(
-        update(AuthRecord)
-        .where(AuthRecord.id == record.id)
-        # Naming ``updated`` keeps its onupdate default from firing: activity is not an edit.
-        .values(last_active_at=now, updated=AuthRecord.updated)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    try:
+        db.session.execute(
+            update(AuthRecord)
+            .where(AuthRecord.id == record.id)
+            # Naming ``updated`` keeps its onupdate default from firing: activity is not an edit.
+            .values(last_active_at=now, updated=AuthRecord.updated)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        # Bookkeeping only: a busy database ("database is locked") must not turn a page view into a
+        # server error. The next request past the interval tries again.
+        db.session.rollback()
+        logger.warning("Could not record last activity of %s", record.id, exc_info=True)
 
 
 def init_app(app: Flask) -> None:
