@@ -14,6 +14,8 @@ from werkzeug.test import TestResponse
 from storefront.auth.models import AuthRecord
 from storefront.auth.tokens import issue_token
 from storefront.extensions import db
+from storefront.models import as_utc
+from storefront.models import utcnow
 
 from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
@@ -395,3 +397,21 @@ class TestWithCsrfProtection:
         response = client.post("/login", data={"email": "shopper@example.com", "password": PASSWORD})
         assert response.status_code == 400
         assert set_cookies(response.headers.getlist("Set-Cookie")) == []
+
+
+def test_auth_refresh_counts_as_activity(app: Flask, client: FlaskClient) -> None:
+    """An API-only guest that keeps refreshing must not look inactive to the cleanup."""
+    data = anonymous(client).get_json()
+    long_ago = utcnow() - timedelta(days=40)
+    with app.app_context():
+        record = db.session.get_one(AuthRecord, data["record"]["id"])
+        record.last_active_at = long_ago
+        db.session.commit()
+        updated = as_utc(record.updated)
+
+    assert refresh(client, data["token"]).status_code == 200
+
+    with app.app_context():
+        record = db.session.get_one(AuthRecord, data["record"]["id"])
+        assert utcnow() - as_utc(record.last_active_at) < timedelta(minutes=1)
+        assert as_utc(record.updated) == updated  # activity is not an edit

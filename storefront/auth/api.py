@@ -19,6 +19,7 @@ from ..extensions import csrf
 from ..extensions import limiter
 from .errors import AuthError
 from .errors import InvalidToken
+from .identity import touch_activity
 from .service import AuthData
 from .service import check_collection
 from .service import sign_in_anonymously
@@ -102,7 +103,12 @@ def auth_with_password(collection: str) -> Response:
 
 @bp.post("/collections/<collection>/auth-refresh")
 def auth_refresh(collection: str) -> Response:
-    """Exchange a valid Bearer token for a new one with a fresh expiry."""
+    """Exchange a valid Bearer token for a new one with a fresh expiry.
+
+    A refresh is how an API client says it is still here, so it counts as activity: otherwise a guest
+    that only uses the API would look inactive to the cleanup however often it came back.
+    """
     check_collection(collection)
     verified, _claims = verify_token(_bearer_token(), collection=collection)
+    touch_activity(verified.record)
     return jsonify(AuthData(issue_token(verified.record), verified.record).to_dict())
