@@ -222,3 +222,25 @@ def test_swallow_errors_lets_anonymous_sign_in_through(
     assert anonymous(client, ALICE).status_code == 200
     assert records(app) == 1
     assert "Rate-limit storage failed" in caplog.text
+
+
+class TestKeyPrefix:
+    @pytest.fixture
+    def config_overrides(self) -> dict[str, Any]:
+        return {"RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": "shop-a"}
+
+    def test_the_anonymous_count_honours_the_key_prefix(
+        self, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two shops (or a staging and a live shop) sharing one Redis must not share one budget."""
+        real_strategy = limiter.limiter
+        keys: list[tuple[str, ...]] = []
+
+        class Recorder:
+            def hit(self, item: Any, *identifiers: str, **kwargs: Any) -> bool:
+                keys.append(identifiers)
+                return bool(real_strategy.hit(item, *identifiers, **kwargs))
+
+        monkeypatch.setattr(type(limiter), "limiter", property(lambda self: Recorder()))
+        assert anonymous(client, ALICE).status_code == 200
+        assert keys == [("shop-a", "anonymous-sign-in", "198.51.100.1")]

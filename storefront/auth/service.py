@@ -133,8 +133,12 @@ def _count_anonymous_creation() -> None:
     if not has_request_context() or not limiter.enabled:
         return  # the CLI and scripts are not clients
     item = parse(current_app.config["ANONYMOUS_RATE_LIMIT"])
+    identifiers = ["anonymous-sign-in", get_remote_address()]
+    if prefix := current_app.config.get("RATELIMIT_KEY_PREFIX"):
+        # As Flask-Limiter keys its own limits: apps sharing one Redis keep separate budgets.
+        identifiers.insert(0, str(prefix))
     try:
-        allowed = limiter.limiter.hit(item, "anonymous-sign-in", get_remote_address())
+        allowed = limiter.limiter.hit(item, *identifiers)
     except Exception as exc:  # the limiter's storage (Redis) is unreachable: its errors vary
         # As Flask-Limiter does for its own limits: let the request through only when the operator
         # chose RATELIMIT_SWALLOW_ERRORS; otherwise refuse with a message a shopper can act on.
