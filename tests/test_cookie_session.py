@@ -25,6 +25,7 @@ from storefront.extensions import db
 from storefront.models import utcnow
 
 from .auth_helpers import AUTH_COOKIE
+from .auth_helpers import count_records
 from .auth_helpers import is_deletion
 from .auth_helpers import only_set_cookie
 from .auth_helpers import SECURE_AUTH_COOKIE
@@ -527,3 +528,33 @@ def test_a_failed_activity_write_does_not_break_the_page(
     assert b"Sign out" in response.data  # still signed in
     assert _cookies(response) == []  # the cookie is fine and stays
     assert "last activity" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["remember_token", "session"])
+def test_other_cookies_never_hide_the_auth_cookie(client: FlaskClient, account: str, name: str) -> None:
+    """Flask-Login skips its request loader while a ``remember_token`` cookie is present; a cookie of
+    that name from another app on the same host must not sign the shopper out."""
+    sign_in(client)
+    client.set_cookie(name, "set-by-another-app-on-this-host")
+    assert client.get("/account").status_code == 200
+    assert b"Sign out" in client.get("/").data
+
+
+def test_a_foreign_remember_cookie_does_not_mint_a_guest_per_request(
+    app: Flask, client: FlaskClient, products: list[int]
+) -> None:
+    client.set_cookie("remember_token", "set-by-another-app-on-this-host")
+    for _ in range(3):
+        client.post("/cart/add", data={"product_id": products[0], "quantity": 1})
+    with app.app_context():
+        assert count_records(is_anonymous=True) == 1
+    assert b"Mug" in client.get("/cart").data
+
+
+def test_a_session_user_id_is_not_an_identity(client: FlaskClient, account: str) -> None:
+    """Only the auth cookie says who is signed in, never Flask-Login's session key."""
+    with client.session_transaction() as session:
+        session["_user_id"] = account
+        session["_fresh"] = True
+    assert b"Sign out" not in client.get("/").data
+    assert client.get("/account").status_code == 302

@@ -16,6 +16,7 @@ from flask import Flask
 from flask import g
 from flask import has_request_context
 from flask import Request
+from flask import request
 from flask import Response
 from flask import session
 from sqlalchemy import update
@@ -115,6 +116,21 @@ def load_user_from_cookie(request: Request) -> AuthRecord | None:
         schedule_auth_cookie(issue_token(verified.record))
     touch_activity(verified.record, now)
     return verified.record
+
+
+def _load_user_from_the_auth_cookie_only() -> None:
+    """Stands in for ``LoginManager._load_user``: ``current_user`` comes from the auth cookie alone.
+
+    Flask-Login's own loader first looks for ``_user_id`` in the session and for its remember-me
+    cookie (``remember_token``), and never calls the request loader while a cookie of that name is
+    present, whatever its value. Any such cookie (left by another Flask app on the same host, or set
+    by a sibling subdomain) then hid a valid auth cookie: the shopper looked signed out on every
+    request, and every cart action made a new anonymous record.
+    """
+    login_manager._update_request_context_with_user(load_user_from_cookie(request))
+
+
+login_manager._load_user = _load_user_from_the_auth_cookie_only
 
 
 def touch_activity(record: AuthRecord, now: datetime | None = None) -> None:
