@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379 when several workers share limits
     "RATELIMIT_HEADERS_ENABLED": False,
     "PROXY_FIX_X_FOR": 0,  # number of trusted proxies in front of the app
+    # Strict-Transport-Security on HTTPS responses (ASVS 3.4.1); off for a local demo over HTTP.
+    "HSTS": None,
     # Auth collections: each record belongs to exactly one of these.
     "AUTH_COLLECTIONS": ["users", "customers"],
     "AUTH_COOKIE_NAME": "storefront_auth",  # gets the __Host- prefix when the cookie is Secure
@@ -83,6 +85,7 @@ PRODUCTION: dict[str, Any] = {
     "AUTH_COOKIE_SECURE": True,
     "PREFERRED_URL_SCHEME": "https",
     "PROXY_FIX_X_FOR": 1,
+    "HSTS": "max-age=31536000; includeSubDomains",
     "MAIL_BACKEND": "smtp",
 }
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from storefront import create_app
 from storefront.security import CONTENT_SECURITY_POLICY
 from storefront.security import safe_next
 
@@ -95,6 +98,40 @@ def test_pages_need_no_inline_script_or_style(client: FlaskClient, products: lis
 
 def test_the_policy_is_the_documented_one(client: FlaskClient) -> None:
     assert client.get("/").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_no_hsts_by_default(client: FlaskClient) -> None:
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    assert "Strict-Transport-Security" not in client.get("/", base_url="https://localhost").headers
+
+
+class TestHsts:
+    @pytest.fixture
+    def config_overrides(self) -> dict[str, Any]:
+        return {"HSTS": "max-age=31536000; includeSubDomains"}
+
+    def test_hsts_on_https_responses(self, client: FlaskClient) -> None:
+        for path in ["/", "/api/health", "/no-such-page"]:
+            response = client.get(path, base_url="https://localhost")
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+    def test_no_hsts_over_plain_http(self, client: FlaskClient) -> None:
+        # Browsers ignore it there (RFC 6797 8.1), and a demo on http://localhost must stay reachable.
+        assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_production_sends_a_year_of_hsts_behind_its_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOREFRONT_ENV", "production")
+    monkeypatch.setenv("STOREFRONT_SECRET_KEY", "a-production-secret-key-from-the-environment")
+    monkeypatch.setenv("STOREFRONT_SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path / 'prod.sqlite'}")
+    app = create_app(None)
+    response = app.test_client().get("/api/health", headers={"X-Forwarded-Proto": "https"})
+    hsts = response.headers["Strict-Transport-Security"]
+    max_age = re.search(r"max-age=(\d+)", hsts)
+    assert max_age is not None and int(max_age.group(1)) >= 365 * 24 * 3600
+    assert "includeSubDomains" in hsts
 
 
 # ---------------------------------------------------------------------------------------------------
