@@ -68,6 +68,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(shop_views.bp)
     shop_views.init_app(app)
 
+    from .admin import views as admin_views
+
+    admin_views.init_app(app)
+
     from .account import views as account_views
 
     account_views.init_app(app)

@@ -353,7 +353,7 @@ def continue_run(
     At least one batch runs per call, so every call makes progress. Continuing a finished run does
     nothing. ``on_batch`` is called after each batch's commit (progress bars, benchmarks).
     """
-    run = db.session.get(CleanupRun, run_id)
+    run = db.session.get(CleanupRun, run_id, populate_existing=True)  # another request may have moved it on
     if run is None:
         raise LookupError(f"There is no cleanup run {run_id}.")
     if run.status != RUNNING:
