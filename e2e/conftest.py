@@ -91,12 +91,6 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 
 @pytest.fixture(scope="session")
-def browser_version(browser: Browser) -> str:
-    """The version of the browser actually driven (also in the report header)."""
-    return browser.version
-
-
-@pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The shop with its default settings, shared by the journeys that leave its data usable."""
     server = start_live_server(tmp_path_factory.mktemp("live") / "e2e.sqlite")
