@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from .admin.commands import anonymous_group
@@ -14,6 +15,7 @@ from .shop.seed import seed_catalogue
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("email")
 @click.password_option("--password", prompt="Password", help="Asked for when not given (it is not echoed).")
 def create_admin_command(email: str, password: str) -> None:
@@ -29,6 +31,7 @@ def create_admin_command(email: str, password: str) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Load the demo catalogue (safe to run again: nothing is duplicated)."""
     added, present = seed_catalogue()

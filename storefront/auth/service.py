@@ -130,7 +130,9 @@ def _undo() -> None:
 
 def _count_anonymous_creation() -> None:
     """Anti-automation (ASVS 2.4.1): at most ANONYMOUS_RATE_LIMIT new records per client address."""
-    if not has_request_context() or not limiter.enabled:
+    # The app's own setting, not limiter.enabled: the limiter is a module-level singleton, and in a
+    # process with several apps (tests) the last init_app would decide for all of them.
+    if not has_request_context() or not current_app.config.get("RATELIMIT_ENABLED", True):
         return  # the CLI and scripts are not clients
     item = parse(current_app.config["ANONYMOUS_RATE_LIMIT"])
     identifiers = ["anonymous-sign-in", get_remote_address()]
