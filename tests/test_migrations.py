@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -17,11 +16,22 @@ from storefront.extensions import db
 from .conftest import make_test_config
 
 
+def _drop_everything(app: Flask) -> None:
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS stray")
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
 @pytest.fixture
-def empty_app(tmp_path: Path) -> Iterator[Flask]:
-    """An app on an empty SQLite file: no create_all, the migrations build everything."""
-    app = create_app(make_test_config(f"sqlite:///{tmp_path / 'migrated.sqlite'}"))
+def empty_app(database_uri: str) -> Iterator[Flask]:
+    """An app on an empty database (the test database: SQLite, or PostgreSQL when
+    STOREFRONT_TEST_DATABASE_URL names one): no create_all, the migrations build everything."""
+    app = create_app(make_test_config(database_uri))
+    _drop_everything(app)
     yield app
+    _drop_everything(app)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
