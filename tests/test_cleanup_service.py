@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
@@ -147,8 +149,9 @@ def test_records_that_own_orders_are_kept_with_their_orders(products: list[int])
 
 
 def test_cascade_leaves_no_orphan_cart_rows(products: list[int]) -> None:
-    connection = db.session.connection()
-    assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:  # cascades happen only with foreign keys on, which SQLite needs per connection
+        assert db.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     guests = [make_guest(inactive_days=60, products=products[:2]) for _ in range(5)]
     active = make_guest(inactive_days=1, products=products[:2])
     assert count(CartItem) == 12
@@ -161,7 +164,8 @@ def test_cascade_leaves_no_orphan_cart_rows(products: list[int]) -> None:
         text("SELECT count(*) FROM cart_items WHERE owner_id NOT IN (SELECT id FROM auth_records)")
     ).scalar_one()
     assert orphans == 0
-    assert db.session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    if sqlite:
+        assert db.session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_deleted_guest_merged_into_an_account_leaves_no_dangling_reference() -> None:
@@ -411,3 +415,29 @@ def test_every_foreign_key_to_auth_records_is_indexed() -> None:
             )
             checked += 1
     assert checked >= 3  # cart_items.owner_id, orders.owner_id, auth_records.merged_into_id
+
+
+def test_the_batch_connection_gets_its_settings_back(app: Flask) -> None:
+    """The run tunes its own SQLite connection (no checkpoint inside a batch's commit, a larger page
+    cache); every connection goes back to the pool with the defaults."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite settings")
+    returned: list[tuple[int, int]] = []
+
+    def on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        settings = tuple(
+            cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("wal_autocheckpoint", "cache_size")
+        )
+        returned.append(settings)  # type: ignore[arg-type]
+        cursor.close()
+
+    for days in range(40, 45):
+        make_guest(inactive_days=days)
+    event.listen(db.engine, "checkin", on_checkin)
+    try:
+        run = run_all(batch_size=2)
+    finally:
+        event.remove(db.engine, "checkin", on_checkin)
+    assert run.deleted == 5
+    assert returned and set(returned) == {(1000, -2000)}
