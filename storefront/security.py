@@ -8,6 +8,7 @@ from flask import current_app
 from flask import Flask
 from flask import request
 from flask import Response
+from werkzeug.exceptions import RequestEntityTooLarge
 
 # Everything this shop serves comes from its own origin; no inline script or style is used.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -58,6 +59,20 @@ def safe_next(target: object) -> str | None:
     return target
 
 
+def refuse_oversized_body() -> None:
+    """``before_request``: answer 413 to a body larger than ``MAX_CONTENT_LENGTH`` before anything runs.
+
+    Werkzeug enforces the limit only when a view reads the body, so a route that never reads one (the
+    anonymous sign-in of the API, a page that redirects a signed-in visitor, sign-out) accepted a body
+    of any size. A body sent without a length (chunked) is still cut off by werkzeug when it is read.
+    """
+    limit = request.max_content_length
+    length = request.content_length
+    if limit is not None and length is not None and length > limit:
+        raise RequestEntityTooLarge()
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hook and the size check (first of all the checks, CSRF included)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_body)
     app.after_request(set_security_headers)
