@@ -18,6 +18,9 @@ else:
     Model = db.Model
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+# The largest integer id a table can hold on every supported database (PostgreSQL's ``integer``): a
+# larger number in a URL or a form names nothing, and the database would refuse to compare with it.
+MAX_INTEGER_ID = 2**31 - 1
 
 
 def new_id(length: int = 15) -> str:

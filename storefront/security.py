@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -9,6 +10,10 @@ from flask import Flask
 from flask import request
 from flask import Response
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
+
+from .models import MAX_INTEGER_ID
 
 # Everything this shop serves comes from its own origin; no inline script or style is used.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -72,7 +77,18 @@ def refuse_oversized_body() -> None:
         raise RequestEntityTooLarge()
 
 
+class IntegerIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a number larger than any id is no match (404), instead of a value the
+    database cannot take (SQLite: OverflowError; PostgreSQL: integer out of range)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INTEGER_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook and the size check (first of all the checks, CSRF included)."""
+    """Register the header hook and the size check (first of all the checks, CSRF included), and the
+    ``int`` converter of the routes (before any route is added)."""
+    app.url_map.converters["int"] = IntegerIdConverter
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_body)
     app.after_request(set_security_headers)

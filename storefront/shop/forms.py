@@ -14,20 +14,24 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from ..models import MAX_INTEGER_ID
+
 _QUANTITY_RANGE = NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99.")
+# An id no product can have is refused here: the database could not even look it up.
+_PRODUCT_ID = NumberRange(min=1, max=MAX_INTEGER_ID, message="That product is no longer available.")
 
 
 class AddToCartForm(FlaskForm):
     """Add to cart: the quantity may be left out (one)."""
 
-    product_id = IntegerField("Product", validators=[InputRequired()])
+    product_id = IntegerField("Product", validators=[InputRequired(), _PRODUCT_ID])
     quantity = IntegerField("Quantity", default=1, validators=[Optional(), _QUANTITY_RANGE])
 
 
 class CartLineForm(FlaskForm):
     """Change a line's quantity."""
 
-    product_id = IntegerField("Product", validators=[InputRequired()])
+    product_id = IntegerField("Product", validators=[InputRequired(), _PRODUCT_ID])
     quantity = IntegerField(
         "Quantity",
         default=1,
@@ -39,7 +43,7 @@ class CartLineForm(FlaskForm):
 
 
 class RemoveLineForm(FlaskForm):
-    product_id = IntegerField("Product", validators=[InputRequired()])
+    product_id = IntegerField("Product", validators=[InputRequired(), _PRODUCT_ID])
 
 
 class CheckoutForm(FlaskForm):
