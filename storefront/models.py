@@ -28,6 +28,22 @@ def new_id(length: int = 15) -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
+def storable(text: str) -> bool:
+    """Whether every supported database can store and compare ``text``.
+
+    PostgreSQL refuses NUL characters in text, and no driver can encode a lone surrogate (JSON's
+    ``"\\ud800"`` escape decodes to one). No stored value contains either, so a lookup of such text
+    can only find nothing.
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)

@@ -66,7 +66,14 @@ def _fast_key() -> bytes:
 
 
 def _fast_digest(value: str) -> str:
-    return hmac.new(_fast_key(), value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_fast_key(), _candidate_bytes(value), hashlib.sha256).hexdigest()
+
+
+def _candidate_bytes(candidate: str) -> bytes:
+    """A password to check, as bytes. A lone surrogate (JSON can carry one) is kept as its own bytes
+    rather than failing to encode: such bytes are not UTF-8, so they match no stored password, and
+    the check still costs what any other check costs."""
+    return candidate.encode("utf-8", "surrogatepass")
 
 
 def hash_password(password: str) -> str:
@@ -89,7 +96,7 @@ def verify_password(stored_hash: str, candidate: str) -> bool:
         expected = stored_hash[len(FAST_PREFIX) :]
         return hmac.compare_digest(expected, _fast_digest(candidate))
     try:
-        return _argon2().verify(stored_hash, candidate)
+        return _argon2().verify(stored_hash, _candidate_bytes(candidate))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -110,4 +117,4 @@ def dummy_verify(candidate: str) -> None:
         dummy = hasher.hash(secrets.token_urlsafe(16))
         current_app.extensions[key] = dummy
     with contextlib.suppress(VerificationError, InvalidHashError):
-        hasher.verify(dummy, candidate)
+        hasher.verify(dummy, _candidate_bytes(candidate))

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..extensions import db
 from ..extensions import limiter
 from ..models import as_utc
+from ..models import storable
 from .errors import AuthError
 from .errors import InvalidCredentials
 from .errors import RateLimited
@@ -169,7 +170,9 @@ def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> AuthRe
 
 
 def find_record(collection: str, email: str) -> AuthRecord | None:
-    """The record with ``email`` in ``collection``, if any."""
+    """The record with ``email`` in ``collection``, if any (never, for text no database can hold)."""
+    if not storable(email):
+        return None
     return db.session.execute(
         select(AuthRecord).where(
             AuthRecord.collection == collection, AuthRecord.email == normalize_email(email)
