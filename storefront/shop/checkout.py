@@ -19,6 +19,7 @@ from ..auth.errors import StorageError
 from ..auth.models import AuthRecord
 from ..auth.tokens import issue_token
 from ..extensions import db
+from ..models import storable
 from .cart import forget_current_cart
 from .cart import load_cart
 from .cart import move_cart
@@ -165,7 +166,7 @@ def _order_for_key(owner_id: str, checkout_key: str) -> Order | None:
 
 def order_for(owner: AuthRecord | None, number: str) -> Order | None:
     """The order ``number`` if it belongs to ``owner`` (or to a guest record merged into it)."""
-    if owner is None:
+    if owner is None or not storable(number):  # /orders/%00: PostgreSQL would refuse the lookup
         return None
     owners = select(AuthRecord.id).where(AuthRecord.merged_into_id == owner.id)
     return db.session.execute(
