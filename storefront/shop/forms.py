@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import Field
 from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import StringField
@@ -13,6 +16,7 @@ from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
+from wtforms.validators import ValidationError
 
 from ..models import MAX_INTEGER_ID
 
@@ -46,6 +50,13 @@ class RemoveLineForm(FlaskForm):
     product_id = IntegerField("Product", validators=[InputRequired(), _PRODUCT_ID])
 
 
+def printable(form: FlaskForm, field: Field) -> None:
+    """No control characters (NUL, tabs, escapes) inside what is stored: none belongs on a delivery
+    label, and PostgreSQL cannot store a NUL at all. Space around the text is trimmed anyway."""
+    if field.data and any(unicodedata.category(char) == "Cc" for char in field.data.strip()):
+        raise ValidationError("Use letters, digits, spaces and punctuation: no tabs or control characters.")
+
+
 class CheckoutForm(FlaskForm):
     """The contact and delivery details of an order."""
 
@@ -53,9 +64,9 @@ class CheckoutForm(FlaskForm):
         "Email",
         validators=[DataRequired("Enter an email for the receipt."), Email(), Length(max=254)],
     )
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    address = StringField("Address", validators=[DataRequired(), Length(max=200)])
-    city = StringField("City", validators=[DataRequired(), Length(max=100)])
-    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
-    country = StringField("Country", validators=[DataRequired(), Length(max=100)])
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), printable])
+    address = StringField("Address", validators=[DataRequired(), Length(max=200), printable])
+    city = StringField("City", validators=[DataRequired(), Length(max=100), printable])
+    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20), printable])
+    country = StringField("Country", validators=[DataRequired(), Length(max=100), printable])
     checkout_key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
