@@ -162,6 +162,11 @@ def checkout() -> Response | str | tuple[str, int]:
             flash(error.message, "error")
             return redirect(url_for("shop.cart"))
         return redirect(url_for("shop.order", number=order.number))
+    if form.checkout_key.errors:
+        # The hidden one-time key was missing or altered: nothing the shopper could correct, and sent
+        # back as it was it would fail again. The page gets a new key and says what to do.
+        form.checkout_key.data = new_checkout_key()
+        flash("This order form was incomplete. Check your details and press Place order again.", "error")
     return render_template("shop/checkout.html", form=form), 400 if form.errors else 200
 
 
