@@ -44,8 +44,15 @@ def _identity() -> object | None:
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _form_errors(form: AddToCartForm | CartLineForm) -> str:
-    return " ".join(message for errors in form.errors.values() for message in errors)
+def _form_errors(form: AddToCartForm | CartLineForm | RemoveLineForm) -> str:
+    """Every error of a cart form for a flash, each naming its field unless it already does
+    ("Quantity: Not a valid integer value.")."""
+    messages = []
+    for name, errors in form.errors.items():
+        label = str(form[name].label.text)
+        for message in errors:
+            messages.append(message if label.lower() in message.lower() else f"{label}: {message}")
+    return " ".join(messages)
 
 
 def _back(default: str = "shop.cart") -> Response:
@@ -116,9 +123,13 @@ def cart_update() -> Response:
 def cart_remove() -> Response:
     """Remove a line."""
     form = RemoveLineForm()
-    if current_user.is_authenticated and form.validate():
-        remove_item(current_user.id, form.product_id.data)
-        flash("Removed the item from your cart.", "success")
+    if not current_user.is_authenticated:
+        return redirect(url_for("shop.cart"))
+    if not form.validate():
+        flash(_form_errors(form), "error")
+        return redirect(url_for("shop.cart"))
+    remove_item(current_user.id, form.product_id.data)
+    flash("Removed the item from your cart.", "success")
     return redirect(url_for("shop.cart"))
 
 
