@@ -21,7 +21,9 @@ from ..security import safe_next
 from . import visitors
 from .cart import add_item
 from .cart import CartError
+from .cart import check_quantity
 from .cart import current_cart
+from .cart import get_product
 from .cart import remove_item
 from .cart import set_quantity
 from .checkout import CheckoutError
@@ -86,11 +88,16 @@ def cart_add() -> Response:
     if not form.validate():
         flash(_form_errors(form), "error")
         return _back("shop.catalogue")
+    quantity = form.quantity.data or 1
     try:
+        if not current_user.is_authenticated:
+            # Check the add before an identity is made for it: an add that fails (no such product,
+            # sold out) must not leave a guest record behind.
+            check_quantity(quantity, get_product(form.product_id.data))
         if not visitors.ensure_cart_owner():
             flash("To start a cart, continue as a guest or sign in.", "info")
             return redirect(url_for("shop.checkout"))
-        line = add_item(current_user.id, form.product_id.data, form.quantity.data or 1)
+        line = add_item(current_user.id, form.product_id.data, quantity)
     except AuthError as error:
         flash(f"We couldn't start a cart for you: {error.message}", "error")
         return _back("shop.catalogue")
