@@ -11,7 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
+from storefront import create_app
+from storefront.admin import cleanup
 from storefront.admin.dashboard import dashboard
 from storefront.admin.models import CleanupRun
 from storefront.auth.models import AuthRecord
@@ -25,6 +28,7 @@ from .admin_helpers import make_guest
 from .admin_helpers import make_order
 from .admin_helpers import use_identity
 from .conftest import make_account
+from .conftest import make_test_config
 
 DELETE_ALL = {"inactive_days": "30", "collection": "all", "delete": "y"}
 
@@ -311,3 +315,37 @@ def test_unknown_run_is_a_404(admin_client: FlaskClient) -> None:
     assert admin_client.get("/admin/cleanup/runs/999").status_code == 404
     assert admin_client.post("/admin/cleanup/runs/999/continue").status_code == 404
     assert admin_client.get("/admin/cleanup/runs/not-a-number").status_code == 404
+
+
+def test_a_busy_database_stops_the_step_not_the_run(
+    app: Flask, admin_client: FlaskClient, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(run_id: int, **_kwargs: Any) -> None:
+        raise OperationalError("DELETE FROM auth_records ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(cleanup, "continue_run", busy)
+    started = admin_client.post("/admin/cleanup", data=DELETE_ALL)
+    assert started.status_code == 303
+    page = admin_client.get(started.headers["Location"])
+    text = text_of(page.data)
+    assert "The database was too busy to go on just now. Nothing was lost" in text
+    assert "Cleanup in progress" in text and ">Continue</button>" in page.data.decode()
+
+    monkeypatch.undo()
+    admin_client.post(started.headers["Location"] + "/continue")
+    assert "Deleted 3 inactive guest accounts." in text_of(admin_client.get(started.headers["Location"]).data)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("CLEANUP_INACTIVE_DAYS", 0),
+        ("CLEANUP_INACTIVE_DAYS", "30"),
+        ("CLEANUP_BATCH_SIZE", 0),
+        ("CLEANUP_BATCH_SIZE", 20_000),
+        ("CLEANUP_TIME_BUDGET", -1),
+    ],
+)
+def test_bad_cleanup_settings_fail_at_start(database_uri: str, setting: str, value: object) -> None:
+    with pytest.raises(RuntimeError, match=setting):
+        create_app(make_test_config(database_uri, **{setting: value}))

@@ -12,12 +12,14 @@ import time
 from flask import abort
 from flask import Blueprint
 from flask import current_app
+from flask import flash
 from flask import Flask
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from ..extensions import db
@@ -90,8 +92,7 @@ def cleanup_page() -> Response | str | tuple[str, int]:
         if form.delete.data:
             deadline = _deadline()
             run = cleanup.start_run(criteria, actor=f"admin:{current_user.email}")
-            cleanup.continue_run(run.id, deadline=deadline)
-            return redirect(url_for("admin.cleanup_run", run_id=run.id), code=303)
+            return _work_on(run.id, deadline)
         return redirect(
             url_for(
                 "admin.cleanup_page",
@@ -139,10 +140,41 @@ def continue_cleanup_run(run_id: int) -> Response:
     # CSRFProtect has already refused a POST without a valid token (the form only renders the button).
     if cleanup.get_run(run_id) is None:
         abort(404, "There is no such cleanup run.")
-    cleanup.continue_run(run_id, deadline=_deadline())
+    return _work_on(run_id, _deadline())
+
+
+def _work_on(run_id: int, deadline: float) -> Response:
+    """Delete batches of the run until ``deadline``, then show its page. A batch that fails (the
+    database busy for longer than its timeout) changed nothing: the page says so and Continue tries
+    again from where the run is."""
+    try:
+        cleanup.continue_run(run_id, deadline=deadline)
+    except OperationalError:
+        db.session.rollback()
+        current_app.logger.exception("Cleanup run %s stopped on a database error", run_id)
+        flash(
+            "The database was too busy to go on just now. Nothing was lost: press Continue to try again.",
+            "error",
+        )
     return redirect(url_for("admin.cleanup_run", run_id=run_id), code=303)
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint."""
+    """Check the cleanup settings (a mistake fails at start, not on the admin's first click) and
+    register the blueprint."""
+    days, size, budget = (
+        app.config[key] for key in ("CLEANUP_INACTIVE_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_TIME_BUDGET")
+    )
+    if not isinstance(days, int) or not cleanup.MIN_INACTIVE_DAYS <= days <= cleanup.MAX_INACTIVE_DAYS:
+        raise RuntimeError(
+            f"CLEANUP_INACTIVE_DAYS must be a whole number from {cleanup.MIN_INACTIVE_DAYS} to "
+            f"{cleanup.MAX_INACTIVE_DAYS}, not {days!r}."
+        )
+    if not isinstance(size, int) or not cleanup.MIN_BATCH_SIZE <= size <= cleanup.MAX_BATCH_SIZE:
+        raise RuntimeError(
+            f"CLEANUP_BATCH_SIZE must be a whole number from {cleanup.MIN_BATCH_SIZE} to "
+            f"{cleanup.MAX_BATCH_SIZE}, not {size!r}."
+        )
+    if not isinstance(budget, int | float) or budget < 0:
+        raise RuntimeError(f"CLEANUP_TIME_BUDGET must be a number of seconds (0 or more), not {budget!r}.")
     app.register_blueprint(bp)
