@@ -13,12 +13,15 @@ from flask_login import current_user
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from .models import CartItem
 from .models import Product
 
 MAX_LINE_QUANTITY = 99
+_ADD_ATTEMPTS = 4
 
 
 class CartError(ValueError):
@@ -114,21 +117,43 @@ def _line(owner_id: str, product_id: int) -> CartItem | None:
 
 
 def add_item(owner_id: str, product_id: int, quantity: int = 1) -> CartItem:
-    """Add ``quantity`` of a product; the line's total must stay within stock."""
+    """Add ``quantity`` of a product; the line's total must stay within stock.
+
+    Safe when one shopper adds from two tabs at once, or double-clicks: the line is created once (the
+    unique (owner, product) constraint decides between two inserts, and the loser adds to the
+    winner's line) and an existing line is raised in the database, ``quantity = quantity + n``, so
+    no add is lost and none fails.
+    """
     product = get_product(product_id)
-    line = _line(owner_id, product_id)
-    new_quantity = quantity + (line.quantity if line else 0)
     if quantity < 1:
         raise CartError("Quantity must be at least 1.")
-    check_quantity(new_quantity, product)
-    if line is None:
-        line = CartItem(owner_id=owner_id, product_id=product_id, quantity=new_quantity)
-        db.session.add(line)
-    else:
-        line.quantity = new_quantity
-    db.session.commit()
-    forget_current_cart()
-    return line
+    for _attempt in range(_ADD_ATTEMPTS):
+        line = _line(owner_id, product_id)
+        if line is None:
+            check_quantity(quantity, product)
+            line = CartItem(owner_id=owner_id, product_id=product_id, quantity=quantity)
+            db.session.add(line)
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()  # the same line was made in the same instant: add to that one
+                continue
+        else:
+            check_quantity(line.quantity + quantity, product)
+            limit = min(product.stock, MAX_LINE_QUANTITY)
+            raised = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+                update(CartItem)
+                .where(CartItem.id == line.id, CartItem.quantity + quantity <= limit)
+                .values(quantity=CartItem.quantity + quantity)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            db.session.commit()
+            if raised != 1:
+                continue  # the line changed or went meanwhile: read it again
+            db.session.refresh(line)
+        forget_current_cart()
+        return line
+    raise CartError("Your cart changed in another window while adding that. Please try again.")
 
 
 def set_quantity(owner_id: str, product_id: int, quantity: int) -> CartItem:
