@@ -121,7 +121,10 @@ def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -
         **contact.__dict__,
     )
     try:
-        for line in cart.lines:
+        # Stock is taken in product order: two orders of the same products then lock the product rows
+        # in the same order and queue, where cart order (opposite in two carts) deadlocked on
+        # PostgreSQL and failed one of them.
+        for line in sorted(cart.lines, key=lambda line: line.product_id):
             product = line.product
             taken = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
                 update(Product)
@@ -136,11 +139,12 @@ def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -
                 if left < 1:
                     raise OutOfStock(f"Sorry, {product.name} is sold out.")
                 raise OutOfStock(f"Only {left} of {product.name} left in stock. Please update your cart.")
+        for line in cart.lines:  # the order lists the products as the cart did
             order.lines.append(
                 OrderLine(
-                    product_id=product.id,
-                    product_name=product.name,
-                    unit_price_cents=product.price_cents,
+                    product_id=line.product.id,
+                    product_name=line.product.name,
+                    unit_price_cents=line.product.price_cents,
                     quantity=line.quantity,
                 )
             )
