@@ -15,7 +15,6 @@ from flask import current_app
 from flask import render_template
 from flask import url_for
 from flask_login import current_user
-from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
@@ -51,8 +50,7 @@ from ..shop.cart import load_cart
 from ..shop.cart import MAX_LINE_QUANTITY
 from ..shop.cart import MergePolicy
 from ..shop.cart import move_cart
-from ..shop.checkout import owns_orders
-from ..shop.models import CartItem
+from ..shop.checkout import retire_anonymous
 from ..shop.models import Order
 
 logger = logging.getLogger(__name__)
@@ -218,29 +216,6 @@ def merge_guest_into(guest_id: str, account: AuthRecord, policy: MergePolicy) ->
         report = MergeReport(policy, guest_items, after, capped=after < expected)
     retire_anonymous(guest_id, into=account)
     return report
-
-
-def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
-    """Retire an anonymous record nobody can sign in to any more. Does not commit.
-
-    With no orders it is deleted (its cart goes with it, in the database). With orders it is kept,
-    because a paid order is never deleted: it is linked to ``into`` (whose order history then lists
-    those orders), its cart is emptied (nobody can see it again) and its token key rotates so no old
-    token of it works. Returns whether it was kept.
-    """
-    record = db.session.get(AuthRecord, record_id)
-    if record is None or not record.is_anonymous:
-        return False
-    if owns_orders(record_id):
-        if into is not None:
-            record.merged_into_id = into.id
-        db.session.execute(delete(CartItem).where(CartItem.owner_id == record_id))
-        record.rotate_token_key()
-        db.session.flush()
-        return True
-    db.session.delete(record)
-    db.session.flush()
-    return False
 
 
 def sign_out_shopper() -> bool:

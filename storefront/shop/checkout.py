@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import storable
 from .cart import forget_current_cart
 from .cart import load_cart
-from .cart import move_cart
+from .cart import transfer_cart
 from .models import CartItem
 from .models import Order
 from .models import OrderLine
@@ -80,9 +80,8 @@ def continue_as_guest() -> AuthData:
     if previous_id is None:
         return auth
     try:
-        move_cart(previous_id, auth.record.id)
-        if not owns_orders(previous_id):
-            db.session.execute(delete(AuthRecord).where(AuthRecord.id == previous_id))
+        transfer_cart(previous_id, auth.record.id)
+        retire_anonymous(previous_id)
         db.session.commit()
     except SQLAlchemyError as error:
         db.session.rollback()
@@ -93,6 +92,29 @@ def continue_as_guest() -> AuthData:
             sign_in_with_token(issue_token(restored))
         raise StorageError() from error
     return auth
+
+
+def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
+    """Retire an anonymous record nobody can sign in to any more. Does not commit.
+
+    With no orders it is deleted (its cart goes with it, in the database). With orders it is kept,
+    because a paid order is never deleted: it is linked to ``into`` (whose order history then lists
+    those orders), its cart is emptied (nobody can see it again) and its token key rotates so no old
+    token of it works. Returns whether it was kept.
+    """
+    record = db.session.get(AuthRecord, record_id)
+    if record is None or not record.is_anonymous:
+        return False
+    if owns_orders(record_id):
+        if into is not None:
+            record.merged_into_id = into.id
+        db.session.execute(delete(CartItem).where(CartItem.owner_id == record_id))
+        record.rotate_token_key()
+        db.session.flush()
+        return True
+    db.session.delete(record)
+    db.session.flush()
+    return False
 
 
 def new_checkout_key() -> str:
