@@ -110,5 +110,6 @@ def auth_refresh(collection: str) -> Response:
     """
     check_collection(collection)
     verified, _claims = verify_token(_bearer_token(), collection=collection)
-    touch_activity(verified.record)
+    if not touch_activity(verified.record):
+        raise InvalidToken()  # deleted by a cleanup since the token was checked
     return jsonify(AuthData(issue_token(verified.record), verified.record).to_dict())

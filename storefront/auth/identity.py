@@ -114,7 +114,11 @@ def load_user_from_cookie(request: Request) -> AuthRecord | None:
     now = utcnow()
     if now - verified.issued_at >= current_app.config["AUTH_TOKEN_REFRESH_AFTER"]:
         schedule_auth_cookie(issue_token(verified.record))
-    touch_activity(verified.record, now)
+    if not touch_activity(verified.record, now):
+        # Deleted since the token was checked (a cleanup batch ran in between): signed out, as if the
+        # token had been refused. Carrying on as it would fail the request's first write for it.
+        schedule_auth_cookie(None)
+        return None
     return verified.record
 
 
@@ -133,29 +137,33 @@ def _load_user_from_the_auth_cookie_only() -> None:
 login_manager._load_user = _load_user_from_the_auth_cookie_only
 
 
-def touch_activity(record: AuthRecord, now: datetime | None = None) -> None:
+def touch_activity(record: AuthRecord, now: datetime | None = None) -> bool:
     """Record that ``record`` was used, at most once per ``ACTIVITY_UPDATE_INTERVAL``.
 
     The write is a single UPDATE committed on its own, so a busy shop writes once per shopper per
-    interval rather than on every request; the cleanup reads this column.
+    interval rather than on every request; the cleanup reads this column. Returns False when the
+    write finds the record gone: only a record idle for longer than the interval is written, and only
+    such a record can be deleted by a cleanup while the request runs.
     """
     now = now or utcnow()
     if now - as_utc(record.last_active_at) < current_app.config["ACTIVITY_UPDATE_INTERVAL"]:
-        return
+        return True
     try:
-        db.session.execute(
+        written = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
             update(AuthRecord)
             .where(AuthRecord.id == record.id)
             # Naming ``updated`` keeps its onupdate default from firing: activity is not an edit.
             .values(last_active_at=now, updated=AuthRecord.updated)
             .execution_options(synchronize_session=False)
-        )
+        ).rowcount
         db.session.commit()
     except SQLAlchemyError:
         # Bookkeeping only: a busy database ("database is locked") must not turn a page view into a
         # server error. The next request past the interval tries again.
         db.session.rollback()
         logger.warning("Could not record last activity of %s", record.id, exc_info=True)
+        return True
+    return bool(written)
 
 
 def init_app(app: Flask) -> None:
