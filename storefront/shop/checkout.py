@@ -134,6 +134,11 @@ def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -
         return existing
     cart = load_cart(owner.id)
     if not cart:
+        # The same form sent twice at once: the other request may have placed the order, and emptied
+        # the cart, between the look-up above and this read. That order is the answer to this one too.
+        existing = _order_for_key(owner.id, checkout_key)
+        if existing is not None:
+            return existing
         raise CheckoutError("Your cart is empty.")
     order = Order(
         owner_id=owner.id,
