@@ -3,7 +3,8 @@
     python -m bench [--duration 5] [--runs 3] [--clients 4] [--workers 2] [--database sqlite|postgres|all]
                     [--peer-pocketbase PATH]
 
-Each run measures every scenario once, health first; a scenario's ratio is its rate divided by the
+Each run measures every scenario once, health first; latencies are per HTTP request, rates per
+scenario iteration (a flow counts once). A scenario's ratio is its rate divided by the
 health rate *of the same run*, and the table shows the median over the runs.
 """
 
