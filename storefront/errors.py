@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from .auth.api import json_error
 from .auth.api import json_http_error
 from .auth.errors import AuthError
+from .extensions import db
 
 _TITLES = {
     400: "That request could not be processed",
@@ -59,6 +60,11 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         if status < 400:
             return error
+        if status >= 500:
+            # A view that died on a database error left the request's transaction broken (PostgreSQL
+            # refuses every later statement, SQLAlchemy wants a rollback first), and the page reads
+            # the visitor's cart: without this the error page itself failed, a bare 500.
+            db.session.rollback()
         if _wants_json():
             return json_http_error(error)
         messages = {
