@@ -110,16 +110,16 @@ def test_admin_previews_deletes_and_sees_the_dashboard_change(
     add_to_cart(shopper, "Canvas Tote")
     shopper_cookie = cookie(shopper_context, AUTH_COOKIE)
     assert shopper_cookie is not None
-    server.query(
-        lambda: (
-            db.session.execute(
-                update(AuthRecord)
-                .where(AuthRecord.is_anonymous.is_(True))
-                .values(last_active_at=utcnow() - timedelta(days=40))
-            ),
-            db.session.commit(),
+
+    def stay_away() -> None:
+        db.session.execute(
+            update(AuthRecord)
+            .where(AuthRecord.is_anonymous.is_(True))
+            .values(last_active_at=utcnow() - timedelta(days=40))
         )
-    )
+        db.session.commit()
+
+    server.query(stay_away)
     # 24 more idle guests with carts, and one idle guest who placed an order.
     add_idle_guests(server, 24)
     [buyer] = add_idle_guests(server, 1, days=90, with_order=True)

@@ -97,5 +97,5 @@ def exists(record_id: str) -> bool:
 
 def count(model: type[object], **where: object) -> int:
     """Rows of ``model`` matching ``where`` (inside an app context)."""
-    query = select(func.count()).select_from(model).filter_by(**where)  # type: ignore[arg-type]
+    query = select(func.count()).select_from(model).filter_by(**where)
     return int(db.session.execute(query).scalar_one())

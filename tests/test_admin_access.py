@@ -13,6 +13,7 @@ from storefront.admin import cleanup
 from storefront.admin.models import CleanupRun
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
+from storefront.models import utcnow
 
 from .admin_helpers import count
 from .admin_helpers import make_admin
@@ -42,7 +43,7 @@ def url_for_rule(rule: str, run_id: int) -> str:
 def seeded(app: Flask) -> int:
     """An idle guest, and a running cleanup run with nothing done yet; returns the run id."""
     with app.app_context():
-        make_guest(last_active=cleanup.utcnow() - timedelta(days=90))
+        make_guest(last_active=utcnow() - timedelta(days=90))
         run = cleanup.start_run(cleanup.make_criteria(30), "admin:boss@example.com")
         return run.id
 

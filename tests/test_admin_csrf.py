@@ -13,6 +13,7 @@ from storefront.admin import cleanup
 from storefront.admin.models import CleanupRun
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
+from storefront.models import utcnow
 
 from .admin_helpers import count
 from .admin_helpers import make_admin
@@ -33,7 +34,7 @@ def config_overrides() -> dict[str, Any]:
 def admin_client(app: Flask, client: FlaskClient) -> FlaskClient:
     with app.app_context():
         for days in (40, 41, 42):
-            make_guest(last_active=cleanup.utcnow() - timedelta(days=days))
+            make_guest(last_active=utcnow() - timedelta(days=days))
         use_identity(client, make_admin())
     return client
 

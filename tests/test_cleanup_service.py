@@ -438,7 +438,7 @@ def test_the_batch_connection_gets_its_settings_back(app: Flask) -> None:
         settings = tuple(
             cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("wal_autocheckpoint", "cache_size")
         )
-        returned.append(settings)  # type: ignore[arg-type]
+        returned.append(settings)
         cursor.close()
 
     for days in range(40, 45):
