@@ -10,13 +10,12 @@ from __future__ import annotations
 import secrets
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .load import Session
 from .server import free_port
+from .server import wait_until_healthy
 
 
 @contextmanager
@@ -31,15 +30,7 @@ def pocketbase(binary: str) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/api/health", timeout=1):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("PocketBase did not start") from None
-                    time.sleep(0.1)
+            wait_until_healthy(url, process, "PocketBase")
             version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
             print(f"  peer: {version} at {url}")
             yield url

@@ -72,6 +72,19 @@ def prepare_database(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
 
 
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], name: str) -> None:
+    """Poll ``url``/api/health until it answers; fail if ``process`` exits or 30 s pass."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not start") from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[Server]:
     """Run ``gunicorn -w workers`` with the checked-in config until the block ends."""
@@ -94,15 +107,7 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[Server]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/health", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.1)
+        wait_until_healthy(url, process, "gunicorn")
         yield Server(url, process)
     finally:
         process.terminate()
