@@ -1,0 +1,153 @@
+"""Helpers of the proof tests (concurrency, fuzzing, security): databases of their own, snapshots of
+what is stored, and shoppers made directly in the database.
+
+PostgreSQL: the tests that need a server of their own create a database (``storefront_concurrency_...``)
+on the server of ``STOREFRONT_TEST_DATABASE_URL`` or the local default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test`` (see :func:`postgres_server`) and drop it
+afterwards, so they never clash with another run that uses the configured database itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL
+
+from storefront.auth.models import AuthRecord
+from storefront.auth.passwords import GeneratedSecret
+from storefront.auth.passwords import hash_generated_secret
+from storefront.extensions import db
+from storefront.models import new_id
+from storefront.models import utcnow
+from storefront.shop.models import CartItem
+from storefront.shop.models import Product
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CHECKOUT_KEY = re.compile(rb'name="checkout_key" type="hidden" value="([^"]+)"')
+
+
+def postgres_server() -> tuple[URL | None, str]:
+    """The PostgreSQL server on which the tests that make databases of their own run, or why not.
+
+    ``scripts/test`` runs the suite twice: on SQLite, then on the PostgreSQL of
+    STOREFRONT_TEST_POSTGRES_URL with STOREFRONT_TEST_DATABASE_URL set to it. These tests run on
+    PostgreSQL once: in that second pass, or, when no second pass is announced (a plain ``pytest``),
+    on the local default server if it answers.
+    """
+    configured = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
+    if configured.startswith("postgresql"):
+        candidate = configured
+    elif os.environ.get("STOREFRONT_TEST_POSTGRES_URL"):
+        return None, "the PostgreSQL pass of scripts/test runs it (STOREFRONT_TEST_POSTGRES_URL is set)"
+    else:
+        candidate = DEFAULT_POSTGRES_URL
+    try:
+        import psycopg
+    except ImportError:
+        return None, "psycopg is not installed"
+    url = make_url(candidate)
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=2):
+            return url, ""
+    except psycopg.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, f"no PostgreSQL server answers at {url.render_as_string()} ({first_line})"
+
+
+def postgres_pass() -> bool:
+    """Whether this run is the PostgreSQL pass (STOREFRONT_TEST_DATABASE_URL names PostgreSQL)."""
+    return os.environ.get("STOREFRONT_TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_database(server: URL, prefix: str) -> Iterator[str]:
+    """Create a database of its own on ``server`` for the block; yields its SQLAlchemy URL."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(_libpq(server), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq(server), autocommit=True) as connection:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            connection.execute(drop.format(sql.Identifier(name)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# What is stored
+
+
+def row_counts() -> dict[str, int]:
+    """Rows per table, for every table of the models (inside an app context)."""
+    counts = {
+        name: int(db.session.execute(select(func.count()).select_from(table)).scalar_one())
+        for name, table in sorted(db.metadata.tables.items())
+    }
+    db.session.commit()
+    return counts
+
+
+def snapshot(exclude: frozenset[str] = frozenset()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted, without the columns named ``table.column`` in ``exclude``
+    (inside an app context)."""
+    result: dict[str, list[tuple[Any, ...]]] = {}
+    for name, table in sorted(db.metadata.tables.items()):
+        columns = [column for column in table.columns if f"{name}.{column.name}" not in exclude]
+        rows = db.session.execute(select(*columns)).all()
+        result[name] = sorted((tuple(row) for row in rows), key=repr)
+    db.session.commit()
+    return result
+
+
+def orphan_cart_lines() -> int:
+    """Cart lines whose owner or product is missing (inside an app context)."""
+    owners = select(AuthRecord.id)
+    products = select(Product.id)
+    query = select(func.count()).where(
+        CartItem.owner_id.is_(None) | CartItem.owner_id.not_in(owners) | CartItem.product_id.not_in(products)
+    )
+    return int(db.session.execute(query).scalar_one())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shoppers made in the database
+
+
+def make_shopper(
+    collection: str = "customers", cart: dict[int, int] | None = None, *, days_idle: float = 0
+) -> AuthRecord:
+    """An anonymous record with a cart, added to the session but not committed (inside an app
+    context)."""
+    handle = secrets.token_hex(16)
+    active = utcnow() - timedelta(days=days_idle)
+    record = AuthRecord(
+        id=new_id(),
+        collection=collection,
+        email=f"anonymous-{handle}@anonymous.invalid",
+        username=f"guest-{handle[:10]}",
+        is_anonymous=True,
+        password_hash=hash_generated_secret(GeneratedSecret.generate()),
+        created=active,
+        updated=active,
+        last_active_at=active,
+    )
+    db.session.add(record)
+    for product_id, quantity in (cart or {}).items():
+        db.session.add(CartItem(owner_id=record.id, product_id=product_id, quantity=quantity))
+    return record
