@@ -2,9 +2,8 @@
 what is stored, and shoppers made directly in the database.
 
 PostgreSQL: the tests that need a server of their own create a database (``storefront_concurrency_...``)
-on the server of ``STOREFRONT_TEST_DATABASE_URL`` or the local default
-``postgresql+psycopg://postgres@127.0.0.1:5432/test`` (see :func:`postgres_server`) and drop it
-afterwards, so they never clash with another run that uses the configured database itself.
+on the server :func:`postgres_server` names and drop it afterwards, so they never clash with another
+run that uses the configured database itself.
 """
 
 from __future__ import annotations
@@ -38,23 +37,17 @@ CHECKOUT_KEY = re.compile(rb'name="checkout_key" type="hidden" value="([^"]+)"')
 def postgres_server() -> tuple[URL | None, str]:
     """The PostgreSQL server on which the tests that make databases of their own run, or why not.
 
-    ``scripts/test`` runs the suite twice: on SQLite, then on the PostgreSQL of
-    STOREFRONT_TEST_POSTGRES_URL with STOREFRONT_TEST_DATABASE_URL set to it. These tests run on
-    PostgreSQL once: in that second pass, or, when no second pass is announced (a plain ``pytest``),
-    on the local default server if it answers.
+    STOREFRONT_TEST_DATABASE_URL when it names PostgreSQL, else STOREFRONT_TEST_POSTGRES_URL (the
+    server of the PostgreSQL pass of scripts/test), else the local default.
     """
     configured = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
-    if configured.startswith("postgresql"):
-        candidate = configured
-    elif os.environ.get("STOREFRONT_TEST_POSTGRES_URL"):
-        return None, "the PostgreSQL pass of scripts/test runs it (STOREFRONT_TEST_POSTGRES_URL is set)"
-    else:
-        candidate = DEFAULT_POSTGRES_URL
+    if not configured.startswith("postgresql"):
+        configured = os.environ.get("STOREFRONT_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
     try:
         import psycopg
     except ImportError:
         return None, "psycopg is not installed"
-    url = make_url(candidate)
+    url = make_url(configured)
     try:
         with psycopg.connect(_libpq(url), connect_timeout=2):
             return url, ""

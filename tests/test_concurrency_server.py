@@ -7,10 +7,10 @@ mode and on PostgreSQL.
 * the CLI cleanup running while shoppers keep adding to their carts: no active shopper loses a thing,
   no order is touched.
 
-The PostgreSQL runs use a database of their own and are skipped, with the reason, when no server
-answers; each backend runs once however often the suite runs (see ``proof_helpers.postgres_server``:
-in scripts/test, SQLite-WAL in the SQLite pass and PostgreSQL in the PostgreSQL pass). Each server is
-started once per backend for the module.
+Both backends run in one go, whatever the database of the run (scripts/test leaves this module out
+of its PostgreSQL pass): the PostgreSQL runs use a database of their own on the server of
+``proof_helpers.postgres_server`` and are skipped, with the reason, when none answers. Each server
+is started once per backend for the module.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import make_shopper
 from .proof_helpers import orphan_cart_lines
 from .proof_helpers import postgres_database
-from .proof_helpers import postgres_pass
 from .proof_helpers import postgres_server
 
 pytestmark = pytest.mark.slow
@@ -106,8 +105,6 @@ def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                 pytest.skip(reason)
             url = stack.enter_context(postgres_database(server, "storefront_concurrency"))
         else:
-            if postgres_pass():
-                pytest.skip("the SQLite pass runs it (this run is the PostgreSQL pass)")
             url = f"sqlite:///{tmp_path_factory.mktemp('concurrency') / 'shop.sqlite'}"
         env = app_env(url, STOREFRONT_SECRET_KEY=SECRET_KEY)
         prepare_database(env)
