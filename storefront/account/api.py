@@ -1,7 +1,8 @@
 """The account's JSON API: full accounts only, authenticated with ``Authorization: Bearer``.
 
 Like the auth API it never reads cookies, so it needs no CSRF token; errors are JSON
-``{"status": ..., "message": ...}``.
+``{"status": ..., "message": ...}``, answered by the app-wide handlers for every path under /api/
+(see ``storefront/errors.py``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from flask import Blueprint
 from flask import jsonify
 from flask import Response
 from flask import url_for
-from werkzeug.exceptions import HTTPException
 
-from ..auth.api import json_error
-from ..auth.errors import AuthError
 from ..auth.guards import current_account
 from ..auth.guards import full_account_required
 from ..auth.service import record_to_dict
@@ -26,17 +24,6 @@ from .services import order_history
 
 bp = Blueprint("account_api", __name__, url_prefix="/api/account")
 csrf.exempt(bp)
-
-
-@bp.errorhandler(AuthError)
-def _auth_error(error: AuthError) -> tuple[Response, int]:
-    return json_error(error.status, error.message)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> tuple[Response, int]:
-    status = error.code or 500
-    return json_error(status, error.description or "The request could not be processed.")
 
 
 def _order_to_dict(order: Order) -> dict[str, Any]:

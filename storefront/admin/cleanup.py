@@ -50,6 +50,7 @@ from sqlalchemy import true
 from sqlalchemy import update
 from sqlalchemy.sql.dml import ReturningDelete
 
+from ..auth.accounts import FieldError
 from ..auth.models import AuthRecord
 from ..extensions import db
 from ..models import as_utc
@@ -70,13 +71,8 @@ SAMPLE_PAGE_SIZE = 20
 CHECKPOINT_RECORDS = 2000
 
 
-class CleanupError(ValueError):
+class CleanupError(FieldError):
     """Criteria the cleanup refuses, with a message for the admin; ``field`` names the input."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
