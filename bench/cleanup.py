@@ -20,7 +20,6 @@ at most 60 s, 100 ms and 300 MB.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import json
 import os
@@ -45,6 +44,7 @@ from storefront.admin.cleanup import BatchResult  # noqa: E402
 from storefront.admin.cleanup import make_criteria  # noqa: E402
 from storefront.admin.cleanup import run_cleanup  # noqa: E402
 from storefront.extensions import db  # noqa: E402
+from storefront.models import new_id  # noqa: E402
 from storefront.models import utcnow  # noqa: E402
 
 INACTIVE_DAYS = 30
@@ -64,26 +64,22 @@ def _config(database: Path) -> dict[str, Any]:
     }
 
 
-def _new_id() -> str:
-    """A random 15-character id of [a-z2-7], like the app's random, non-sequential ids."""
-    return base64.b32encode(os.urandom(10)).decode().lower()[:15]
-
-
 def _stamp(value: datetime) -> str:
     """A time as SQLAlchemy stores a DateTime on SQLite (naive UTC, microseconds): the cleanup's
     comparisons are on these strings, so the loader must write them exactly so."""
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _records(count: int, start: datetime, step: timedelta, tag: str) -> Iterator[tuple[Any, ...]]:
+def _records(count: int, start: datetime, step: timedelta) -> Iterator[tuple[Any, ...]]:
     for i in range(count):
-        record_id = _new_id()
-        when = _stamp(start + step * i)
+        made = start + step * i
+        record_id = new_id(at=made)  # the app's ids: the minute the record was made, then random
+        when = _stamp(made)
         yield (
             record_id,
             "users",
             f"anonymous-{record_id}@anonymous.invalid",
-            f"guest-{tag}{i}",
+            f"guest-{record_id}",
             0,
             1,
             0,
@@ -124,8 +120,8 @@ def build(database: Path, size: int, kept_fraction: float) -> dict[str, Any]:
                 ("active", extra, now - timedelta(days=1), timedelta(seconds=1), True, False),
             ]
             order_number = 0
-            for tag, count, start, step, with_cart, with_order in batches:
-                rows = _records(count, start, step, tag)
+            for _group, count, start, step, with_cart, with_order in batches:
+                rows = _records(count, start, step)
                 while True:
                     chunk = [row for _, row in zip(range(CHUNK), rows, strict=False)]
                     if not chunk:
@@ -212,6 +208,9 @@ def cleanup_in_this_process(database: Path, batch_size: int) -> dict[str, Any]:
 
 def measure(database: Path, batch_size: int) -> dict[str, Any]:
     """Run the cleanup in a fresh interpreter, so ru_maxrss is the cleanup's own peak."""
+    # The loader left hundreds of megabytes for the kernel to write back; flushed during the cleanup,
+    # they would stall its commits and checkpoints for the loader's sake.
+    os.sync()
     child = subprocess.run(
         [sys.executable, "-m", "bench.cleanup", "--child", str(database), "--batch-size", str(batch_size)],
         cwd=ROOT,

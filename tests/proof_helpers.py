@@ -127,13 +127,13 @@ def make_shopper(
 ) -> AuthRecord:
     """An anonymous record with a cart, added to the session but not committed (inside an app
     context)."""
-    handle = secrets.token_hex(16)
     active = utcnow() - timedelta(days=days_idle)
+    record_id = new_id(at=active)
     record = AuthRecord(
-        id=new_id(),
+        id=record_id,
         collection=collection,
-        email=f"anonymous-{handle}@anonymous.invalid",
-        username=f"guest-{handle[:10]}",
+        email=f"anonymous-{record_id}@anonymous.invalid",
+        username=f"guest-{record_id}",
         is_anonymous=True,
         password_hash=hash_generated_secret(GeneratedSecret.generate()),
         created=active,

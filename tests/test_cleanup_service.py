@@ -427,8 +427,8 @@ def test_every_foreign_key_to_auth_records_is_indexed() -> None:
 
 
 def test_the_batch_connection_gets_its_settings_back(app: Flask) -> None:
-    """The run tunes its own SQLite connection (no checkpoint inside a batch's commit, a larger page
-    cache); every connection goes back to the pool with the defaults."""
+    """The run tunes its own SQLite connection (no checkpoint inside a batch's commit); every
+    connection goes back to the pool with the defaults."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite settings")
     returned: list[tuple[int, int]] = []

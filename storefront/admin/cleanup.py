@@ -26,6 +26,7 @@ The rules, in one place:
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -67,7 +68,8 @@ MAX_INACTIVE_DAYS = 3650
 MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 10_000
 SAMPLE_PAGE_SIZE = 20
-# SQLite: checkpoint the WAL after this many deleted records (about 7,000 pages, 28 MB of WAL).
+# SQLite: checkpoint the WAL after this many deleted records (a few hundred pages of WAL: records
+# made at about the same time sit in neighbouring pages of every index, see ``new_id``).
 CHECKPOINT_RECORDS = 2000
 
 
@@ -390,18 +392,17 @@ def _batch_connection() -> Iterator[Connection]:
     """A connection of its own for a run's batches, each batch one transaction on it.
 
     On SQLite it checkpoints the WAL itself, between batches (every ``CHECKPOINT_RECORDS`` deleted
-    records, and at the end): left to itself, SQLite checkpoints in the COMMIT of any write that grows
-    the WAL past 1000 pages (every batch here, as each deleted record dirties about four pages of
-    randomly keyed indexes), so each batch's commit would wait for the copy and its fsyncs although
-    the write lock is already released. A larger page cache keeps the index pages a batch touches in
-    memory. Both settings are this connection's and are put back before it returns to the pool.
+    records, and at the end), rather than leave it to whichever COMMIT grows the WAL past 1000 pages:
+    that commit would wait for the copy and its fsyncs. The setting is this connection's and is put
+    back before the connection returns to the pool.
     """
     with db.engine.connect() as connection:
         saved: dict[str, int] = {}
         if connection.dialect.name == "sqlite":
-            for name, value in (("wal_autocheckpoint", 0), ("cache_size", -32 * 1024)):
-                saved[name] = int(connection.exec_driver_sql(f"PRAGMA {name}").scalar_one())
-                connection.exec_driver_sql(f"PRAGMA {name}={value}")
+            saved["wal_autocheckpoint"] = int(
+                connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+            )
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
             connection.commit()
         try:
             yield connection
@@ -451,6 +452,22 @@ def batch_statement(
     return delete(AuthRecord).where(AuthRecord.id.in_(candidates)).returning(AuthRecord.last_active_at)
 
 
+@contextmanager
+def _no_collection_pause() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector from running while a batch holds the write lock.
+
+    A batch allocates enough to trigger, now and then, a full collection of the process's heap
+    (Flask and SQLAlchemy make hundreds of thousands of objects), which stalled one transaction in
+    about sixty by 40-60 ms. Postponed, it runs right after the COMMIT, when nobody waits for it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _delete_batch(
     connection: Connection,
     run_id: int,
@@ -465,7 +482,7 @@ def _delete_batch(
     them to the run's counters. Returns how many were deleted and the newest last activity among
     them (``start`` when none)."""
     began = time.perf_counter()
-    with connection.begin():
+    with _no_collection_pause(), connection.begin():
         activity = connection.execute(batch_statement(collection, cutoff, start, batch_size)).scalars().all()
         deleted = len(activity)
         if deleted:

@@ -7,7 +7,6 @@ cookie (``set_cookie=False`` is for the JSON API, which answers with the token i
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..extensions import db
 from ..extensions import limiter
 from ..models import as_utc
+from ..models import new_id
 from ..models import storable
 from .errors import AuthError
 from .errors import InvalidCredentials
@@ -106,7 +106,7 @@ def sign_in_anonymously(collection: str = "users", *, set_cookie: bool = True) -
             db.session.commit()
             return auth
         except IntegrityError as exc:
-            # Two generated emails collided (about 2**-128): try again with a new one.
+            # Two ids made in the same minute collided (2**-46 for a pair): try again with a new one.
             _undo()
             if attempt == _CREATE_ATTEMPTS - 1:
                 raise StorageError() from exc
@@ -155,11 +155,15 @@ def _count_anonymous_creation() -> None:
 
 def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> AuthRecord:
     domain = current_app.config["ANONYMOUS_EMAIL_DOMAIN"]
-    handle = secrets.token_hex(16)  # 128 bits: the address can't be guessed or collide in practice
+    # The address is made from the id: unique as the id is (a collision fails the insert, and the
+    # caller tries again), on a domain that can receive no mail and that nobody can register with.
+    # It is no secret; the generated password is what protects the account.
+    record_id = new_id()
     record = AuthRecord(
+        id=record_id,
         collection=collection,
-        email=f"anonymous-{handle}@{domain}",
-        username=f"guest-{handle[:10]}",
+        email=f"anonymous-{record_id}@{domain}",
+        username=f"guest-{record_id}",
         verified=False,
         is_anonymous=True,
         password_hash=hash_generated_secret(secret),
