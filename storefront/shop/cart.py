@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from flask import g
 from flask_login import current_user
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -58,13 +59,20 @@ class Cart:
         return bool(self.lines)
 
 
+# Built once (every page with an identity shows the cart's count): bound parameters spare
+# SQLAlchemy the per-call construction and cache-key work.
+_CART_LINES = (
+    select(CartItem)
+    .where(CartItem.owner_id == bindparam("owner_id"))
+    .order_by(CartItem.added_at, CartItem.id)
+)
+
+
 def load_cart(owner_id: str | None) -> Cart:
     """The cart of ``owner_id`` (an empty cart for no owner), products loaded in the same query."""
     if owner_id is None:
         return Cart([])
-    lines = db.session.execute(
-        select(CartItem).where(CartItem.owner_id == owner_id).order_by(CartItem.added_at, CartItem.id)
-    ).scalars()
+    lines = db.session.execute(_CART_LINES, {"owner_id": owner_id}).scalars()
     return Cart(list(lines))
 
 
