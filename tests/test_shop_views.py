@@ -10,9 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
+from storefront.shop import checkout
 from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
@@ -265,6 +267,34 @@ def test_failed_guest_account_keeps_the_cart(app: Flask, client: FlaskClient, pr
     [record] = _records(app)
     assert record.collection == "users"
     assert '2<span class="visually-hidden"> items</span>' in client.get("/cart").data.decode()
+
+
+def test_a_failed_hand_over_makes_nothing_and_keeps_the_guest(
+    app: Flask, client: FlaskClient, products: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Continue as Guest is one transaction: if carrying the cart over fails after the customers
+    record was written, that record is gone too and the shopper is still the same guest."""
+    client.post("/cart/add", data={"product_id": products[0], "quantity": 2})
+    [guest] = _records(app)
+    cookie = client.get_cookie("storefront_auth")
+    assert cookie is not None
+
+    def fail(*_args: object) -> None:
+        raise OperationalError("UPDATE cart_items ...", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(checkout, "transfer_cart", fail)
+    response = client.post("/checkout", data={"action": "guest-checkout"})
+    monkeypatch.undo()
+
+    assert response.status_code == 503
+    message = "Failed to create guest account: We could not save your account just now."
+    assert message in response.data.decode()
+    assert [record.id for record in _records(app)] == [guest.id]  # no customers record left behind
+    after = client.get_cookie("storefront_auth")
+    assert after is not None and after.value == cookie.value  # no new cookie was sent
+    page = client.get("/cart").data.decode()
+    assert "You're shopping as a guest" in page
+    assert '2<span class="visually-hidden"> items</span>' in page
 
 
 @pytest.mark.parametrize("config_overrides", [{"TRY_BEFORE_YOU_BUY": "eager"}])

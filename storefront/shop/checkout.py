@@ -14,10 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import AuthData
 from ..auth import sign_in_anonymously
-from ..auth import sign_in_with_token
 from ..auth.errors import StorageError
+from ..auth.identity import cancel_identity_change
 from ..auth.models import AuthRecord
-from ..auth.tokens import issue_token
 from ..extensions import db
 from ..models import storable
 from .cart import forget_current_cart
@@ -71,25 +70,22 @@ def continue_as_guest() -> AuthData:
     """Make an anonymous ``customers`` record, sign in as it and carry the cart over.
 
     The previous identity (an anonymous ``users`` record, or none) hands its cart over and, owning no
-    orders, is deleted: nobody could sign in to it again. If anything fails, the shopper keeps the
-    previous identity and cart, and the error says why.
+    orders, is deleted: nobody could sign in to it again. All of it is one transaction: if anything
+    fails, nothing is made or changed, the shopper keeps the previous identity and cart, and the
+    error says why.
     """
     previous = current_user._get_current_object() if current_user.is_authenticated else None
     previous_id = previous.id if previous is not None else None
-    auth = sign_in_anonymously(collection="customers")  # raises AuthError; nothing made then
-    if previous_id is None:
-        return auth
+    # Raises AuthError (rate limit, storage) having made nothing.
+    auth = sign_in_anonymously(collection="customers", commit=False)
     try:
-        transfer_cart(previous_id, auth.record.id)
-        retire_anonymous(previous_id)
+        if previous_id is not None:
+            transfer_cart(previous_id, auth.record.id)
+            retire_anonymous(previous_id)
         db.session.commit()
     except SQLAlchemyError as error:
         db.session.rollback()
-        db.session.execute(delete(AuthRecord).where(AuthRecord.id == auth.record.id))
-        db.session.commit()
-        restored = db.session.get(AuthRecord, previous_id)
-        if restored is not None:
-            sign_in_with_token(issue_token(restored))
+        cancel_identity_change()  # no new cookie: the request's own cookie names the shopper again
         raise StorageError() from error
     return auth
 
