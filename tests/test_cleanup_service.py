@@ -23,6 +23,7 @@ from storefront.admin.cleanup import make_criteria
 from storefront.admin.models import CleanupRun
 from storefront.auth.identity import touch_activity
 from storefront.auth.models import AuthRecord
+from storefront.database import MMAP_SIZE
 from storefront.extensions import db
 from storefront.models import utcnow
 from storefront.shop.models import CartItem
@@ -427,16 +428,17 @@ def test_every_foreign_key_to_auth_records_is_indexed() -> None:
 
 
 def test_the_batch_connection_gets_its_settings_back(app: Flask) -> None:
-    """The run tunes its own SQLite connection (no checkpoint inside a batch's commit); every
-    connection goes back to the pool with the defaults."""
+    """The run tunes its own SQLite connection (no checkpoint inside a batch's commit, no memory
+    map); every connection goes back to the pool with the app's settings."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite settings")
-    returned: list[tuple[int, int]] = []
+    returned: list[tuple[int, int, int]] = []
 
     def on_checkin(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         settings = tuple(
-            cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("wal_autocheckpoint", "cache_size")
+            cursor.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("wal_autocheckpoint", "cache_size", "mmap_size")
         )
         returned.append(settings)
         cursor.close()
@@ -449,4 +451,4 @@ def test_the_batch_connection_gets_its_settings_back(app: Flask) -> None:
     finally:
         event.remove(db.engine, "checkin", on_checkin)
     assert run.deleted == 5
-    assert returned and set(returned) == {(1000, -2000)}
+    assert returned and set(returned) == {(1000, -2000, MMAP_SIZE)}

@@ -393,16 +393,18 @@ def _batch_connection() -> Iterator[Connection]:
 
     On SQLite it checkpoints the WAL itself, between batches (every ``CHECKPOINT_RECORDS`` deleted
     records, and at the end), rather than leave it to whichever COMMIT grows the WAL past 1000 pages:
-    that commit would wait for the copy and its fsyncs. The setting is this connection's and is put
-    back before the connection returns to the pool.
+    that commit would wait for the copy and its fsyncs. It also reads without the memory map (see
+    ``storefront.database``): a run walks the whole table once, and mapped, every page it touched
+    stayed in the process's resident memory (202 MB instead of 105 MB for 1,000,000 records) and
+    page faults lengthened its transactions. The settings are this connection's and are put back
+    before the connection returns to the pool.
     """
     with db.engine.connect() as connection:
         saved: dict[str, int] = {}
         if connection.dialect.name == "sqlite":
-            saved["wal_autocheckpoint"] = int(
-                connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-            )
-            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            for name, value in (("wal_autocheckpoint", 0), ("mmap_size", 0)):
+                saved[name] = int(connection.exec_driver_sql(f"PRAGMA {name}").scalar_one())
+                connection.exec_driver_sql(f"PRAGMA {name}={value}")
             connection.commit()
         try:
             yield connection
