@@ -133,7 +133,8 @@ def _checkout_as_guest(s: Session) -> None:
 
 def guest_checkout_flow(s: Session) -> None:
     """The guest-checkout flow of a shopper with a cart: the checkout page, Continue as Guest, the
-    checkout form. Filling the cart first is untimed preparation (see ``_client``)."""
+    checkout form. Filling the cart first is preparation, done before the clock starts (see
+    ``_client``)."""
     _checkout_as_guest(s)
 
 
@@ -171,37 +172,57 @@ class Result:
 Scenario = Callable[[Session], None]
 
 
+# Visitors prepared per client and per second of the timed phase: a client replays the checkout flow
+# about 30 times a second here, so it never runs out (if it did, it would stop its clock early).
+PREPARED_PER_SECOND = 80
+
+_start_together: Any = None  # the clients' Barrier, inherited by each client process
+
+
+def _init_client(barrier: Any) -> None:
+    global _start_together
+    _start_together = barrier
+
+
 def _client(args: tuple[str, Scenario, float]) -> tuple[int, float, list[float]]:
     """One client process: replay ``run`` until ``duration`` seconds of it have been timed.
 
-    A scenario may have a ``prepare`` step (e.g. filling a cart before the checkout flow); it runs
-    before each iteration and is neither timed nor counted (other clients keep the server busy
-    meanwhile, so the load stays on)."""
+    A scenario may have a ``prepare`` step that puts a new visitor in the state it starts from (a
+    cart filled before the checkout flow). Each client prepares its visitors first; then all clients
+    wait for each other and start the clock together, so the server's work while the clock runs is
+    the scenario's own requests and nothing else."""
     base_url, run, duration = args
     prepare: Scenario | None = getattr(run, "prepare", None)
-    session = Session(base_url)
+    if prepare is None:
+        visitors = [Session(base_url)]  # one visitor replays the scenario
+    else:
+        visitors = [Session(base_url) for _ in range(1 + int(duration * PREPARED_PER_SECOND))]
+        for visitor in visitors:
+            visitor.recording = False
+            prepare(visitor)
+            visitor.recording = True
+    run(visitors[0])  # warm up: first connections, first account
     if prepare is not None:
-        prepare(session)
-    run(session)  # warm up: first connections, first account
-    session.latencies.clear()
+        visitors.pop(0)  # a prepared visitor goes through the scenario once
+    else:
+        visitors[0].latencies.clear()
+    _start_together.wait()
     iterations, timed = 0, 0.0
-    while timed < duration:
-        if prepare is not None:
-            session.recording = False
-            prepare(session)
-            session.recording = True
+    while timed < duration and (prepare is None or iterations < len(visitors)):
+        session = visitors[0] if prepare is None else visitors[iterations]
         start = time.perf_counter()
         run(session)
         timed += time.perf_counter() - start
         iterations += 1
-    return iterations, timed, session.latencies
+    return iterations, timed, [value for visitor in visitors for value in visitor.latencies]
 
 
 def drive(base_url: str, scenario: Scenario, duration: float, clients: int) -> Result:
     """Run ``clients`` processes replaying ``scenario`` for ``duration`` timed seconds each; the rate is
     the sum of the clients' rates."""
     context = multiprocessing.get_context("fork")
-    with context.Pool(clients) as pool:
+    barrier = context.Barrier(clients)
+    with context.Pool(clients, initializer=_init_client, initargs=(barrier,)) as pool:
         results = pool.map(_client, [(base_url, scenario, duration)] * clients)
     rate = sum(count / timed for count, timed, _ in results)
     latencies = [value for _, _, values in results for value in values]
