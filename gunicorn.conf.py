@@ -25,3 +25,15 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The client address is taken from X-Forwarded-For by werkzeug's ProxyFix inside the app
 # (STOREFRONT_PROXY_FIX_X_FOR), so gunicorn itself trusts no forwarding headers.
 forwarded_allow_ips = ""
+
+
+def post_worker_init(worker: object) -> None:
+    """Exempt what the app made at start-up from garbage collection.
+
+    A worker starts with about 97,000 objects (Flask, SQLAlchemy, the app); every full collection of
+    Python's cyclic garbage collector walked all of them, about 40 ms during which the request being
+    served waited. Frozen, they are never scanned again; objects made by requests still are.
+    """
+    import gc
+
+    gc.freeze()
