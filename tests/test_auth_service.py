@@ -29,6 +29,7 @@ from storefront.auth.passwords import verify_password
 from storefront.auth.tokens import issue_token
 from storefront.auth.tokens import verify_token
 from storefront.extensions import db
+from storefront.models import new_id
 
 from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
@@ -266,11 +267,10 @@ def test_collections_are_a_setting(app: Flask) -> None:
 def _id_sequence(monkeypatch: pytest.MonkeyPatch, values: list[str]) -> list[str]:
     """Make ``new_id`` (as the service sees it) return ``values`` first; returns the log."""
     handed_out: list[str] = []
-    real = service.new_id
     queue = list(values)
 
     def fake() -> str:
-        value = queue.pop(0) if queue else real()
+        value = queue.pop(0) if queue else new_id()
         handed_out.append(value)
         return value
 
