@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 
 from storefront.auth import sign_in_anonymously
 from storefront.extensions import db
+from storefront.shop import cart
 from storefront.shop.cart import add_item
 from storefront.shop.cart import cart_count
 from storefront.shop.cart import CartError
@@ -89,6 +91,56 @@ def test_set_quantity_and_remove(products: list[int]) -> None:
     remove_item(owner, products[0])
     remove_item(owner, products[0])  # removing twice is not an error
     assert cart_count(owner) == 0
+
+
+def _removed_by_another_tab(owner: str, product_id: int) -> None:
+    """Delete the line on a connection of its own, as a request in another tab would."""
+    with db.engine.begin() as other:
+        other.execute(delete(CartItem).where(CartItem.owner_id == owner, CartItem.product_id == product_id))
+
+
+def test_changing_a_line_another_tab_just_removed(
+    products: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line is read, then removed elsewhere before the UPDATE: a clear message, not a 500
+    (SQLAlchemy's StaleDataError for an UPDATE that matched no row)."""
+    owner = _anonymous_id()
+    add_item(owner, products[0])
+    real_check = cart.check_quantity
+
+    def check_then_lose_the_line(quantity: int, product: Product) -> None:
+        real_check(quantity, product)
+        _removed_by_another_tab(owner, products[0])
+
+    monkeypatch.setattr(cart, "check_quantity", check_then_lose_the_line)
+    with pytest.raises(CartError, match="not in your cart any more"):
+        set_quantity(owner, products[0], 3)
+    monkeypatch.undo()
+    assert cart_count(owner) == 0
+    assert add_item(owner, products[0], 2).quantity == 2  # the cart still works
+
+
+def test_adding_to_a_line_another_tab_removes_at_once(
+    products: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The add raised the line, and the line went before it was read back: the add is not lost."""
+    owner = _anonymous_id()
+    add_item(owner, products[0])
+    real_commit = db.session.commit
+    calls = 0
+
+    def commit_then_lose_the_line() -> None:
+        nonlocal calls
+        real_commit()
+        calls += 1
+        if calls == 1:
+            _removed_by_another_tab(owner, products[0])
+
+    monkeypatch.setattr(db.session, "commit", commit_then_lose_the_line)
+    line = add_item(owner, products[0], 2)
+    monkeypatch.undo()
+    assert line.quantity == 2
+    assert cart_count(owner) == 2
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from .models import CartItem
 from .models import Product
 
 MAX_LINE_QUANTITY = 99
+_LINE_GONE = "That item is not in your cart any more."
 _ADD_ATTEMPTS = 4
 
 
@@ -158,20 +159,27 @@ def add_item(owner_id: str, product_id: int, quantity: int = 1) -> CartItem:
             db.session.commit()
             if raised != 1:
                 continue  # the line changed or went meanwhile: read it again
-            db.session.refresh(line)
+            line = db.session.get(CartItem, line.id, populate_existing=True)  # the new quantity
+            if line is None:
+                continue  # removed in another tab right after this add: make the line again
         forget_current_cart()
         return line
     raise CartError("Your cart changed in another window while adding that. Please try again.")
 
 
 def set_quantity(owner_id: str, product_id: int, quantity: int) -> CartItem:
-    """Change a line's quantity."""
+    """Change a line's quantity. A line removed meanwhile (in another tab) is reported, not made
+    again: the UPDATE names the line, and matching no row means it went."""
     line = _line(owner_id, product_id)
     if line is None:
-        raise CartError("That item is not in your cart any more.")
+        raise CartError(_LINE_GONE)
     check_quantity(quantity, line.product)
-    line.quantity = quantity
+    changed = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+        update(CartItem).where(CartItem.id == line.id).values(quantity=quantity)
+    ).rowcount
     db.session.commit()
+    if changed != 1:
+        raise CartError(_LINE_GONE)
     forget_current_cart()
     return line
 
