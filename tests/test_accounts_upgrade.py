@@ -263,3 +263,18 @@ def test_upgrade_page_shows_no_500_for_an_odd_body(client: FlaskClient, products
     start_guest(client, products[0])
     odd: dict[str, Any] = {"email": ["a@example.com", "b@example.com"], "password": "x" * 2000, "confirm": ""}
     assert client.post("/account/upgrade", data=odd).status_code == 400
+
+
+def test_every_mistake_is_shown_at_once(app: Flask, client: FlaskClient, products: list[int]) -> None:
+    """The email and password rules of the service run as form validators too, so a shopper who
+    gets three fields wrong sees three messages, not one per attempt."""
+    guest = start_guest(client, products[0])
+    response = client.post(
+        "/account/upgrade", data={"email": "not-an-email", "password": "short", "confirm": ""}
+    )
+    assert response.status_code == 400
+    page = response.data.decode()
+    assert "Enter a valid email address." in page
+    assert "Use a password of at least 8 characters." in page
+    assert "This field is required." in page
+    assert record(app, guest).is_anonymous  # nothing changed

@@ -10,6 +10,8 @@ from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
 
+from ..auth.forms import new_email
+from ..auth.forms import new_password
 from ..auth.forms import RegisterForm
 
 
@@ -18,7 +20,9 @@ class UpgradeForm(RegisterForm):
 
 
 class ChangeEmailForm(FlaskForm):
-    email = EmailField("New email", validators=[DataRequired("Enter the new address."), Length(max=254)])
+    email = EmailField(
+        "New email", validators=[DataRequired("Enter the new address."), Length(max=254), new_email]
+    )
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password."), Length(max=1024)]
     )
@@ -30,7 +34,7 @@ class ChangePasswordForm(FlaskForm):
         "Current password", validators=[DataRequired("Enter your current password."), Length(max=1024)]
     )
     password = PasswordField(
-        "New password", validators=[DataRequired("Enter a new password."), Length(max=1024)]
+        "New password", validators=[DataRequired("Enter a new password."), Length(max=1024), new_password]
     )
     confirm = PasswordField(
         "Confirm new password",
