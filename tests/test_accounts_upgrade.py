@@ -277,4 +277,5 @@ def test_every_mistake_is_shown_at_once(app: Flask, client: FlaskClient, product
     assert "Enter a valid email address." in page
     assert "Use a password of at least 8 characters." in page
     assert "This field is required." in page
-    assert record(app, guest).is_anonymous  # nothing changed
+    unchanged = record(app, guest)
+    assert unchanged is not None and unchanged.is_anonymous
