@@ -193,14 +193,21 @@ def remove_item(owner_id: str, product_id: int) -> None:
     forget_current_cart()
 
 
+# Built once: it runs at every guest checkout.
+_TRANSFER_LINES = (
+    update(CartItem)
+    .where(CartItem.owner_id == bindparam("source_id"))
+    .values(owner_id=bindparam("target_id"))
+)
+
+
 def transfer_cart(source_id: str, target_id: str) -> None:
     """Give every line of ``source_id``'s cart to ``target_id``, whose cart is empty (a record made a
     moment ago): one UPDATE. Stock is checked again when the order is placed. Does not commit."""
     db.session.execute(
-        update(CartItem)
-        .where(CartItem.owner_id == source_id)
-        .values(owner_id=target_id)
-        .execution_options(synchronize_session=False)
+        _TRANSFER_LINES,
+        {"source_id": source_id, "target_id": target_id},
+        execution_options={"synchronize_session": False},
     )
     forget_current_cart()
 

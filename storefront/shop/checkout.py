@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_login import current_user
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
@@ -59,13 +60,6 @@ def needs_checkout_options(user: AuthRecord | None) -> bool:
     return user.is_anonymous and user.collection != "customers"
 
 
-def owns_orders(record_id: str) -> bool:
-    """Whether any order belongs to ``record_id``."""
-    return (
-        db.session.execute(select(Order.id).where(Order.owner_id == record_id).limit(1)).first() is not None
-    )
-
-
 def continue_as_guest() -> AuthData:
     """Make an anonymous ``customers`` record, sign in as it and carry the cart over.
 
@@ -90,6 +84,16 @@ def continue_as_guest() -> AuthData:
     return auth
 
 
+# One statement decides and deletes, so no order can be placed for the record between a check and
+# the delete (deleting it would leave that order without an owner: ``orders.owner_id`` is SET NULL).
+# Its cart goes with it (``cart_items.owner_id`` cascades). Built once: it runs at every guest checkout.
+_DELETE_UNLESS_IT_HAS_ORDERS = delete(AuthRecord).where(
+    AuthRecord.id == bindparam("record_id"),
+    AuthRecord.is_anonymous.is_(True),
+    ~select(Order.id).where(Order.owner_id == bindparam("record_id")).exists(),
+)
+
+
 def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
     """Retire an anonymous record nobody can sign in to any more. Does not commit.
 
@@ -98,19 +102,25 @@ def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
     those orders), its cart is emptied (nobody can see it again) and its token key rotates so no old
     token of it works. Returns whether it was kept.
     """
+    deleted = db.session.execute(  # type: ignore[attr-defined]  # a DELETE gives a CursorResult
+        _DELETE_UNLESS_IT_HAS_ORDERS,
+        {"record_id": record_id},
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if deleted:
+        # The session may hold the record (the request's current_user): it is gone, so forget it.
+        if (gone := db.session.identity_map.get(db.session.identity_key(AuthRecord, record_id))) is not None:
+            db.session.expunge(gone)
+        return False
     record = db.session.get(AuthRecord, record_id)
     if record is None or not record.is_anonymous:
         return False
-    if owns_orders(record_id):
-        if into is not None:
-            record.merged_into_id = into.id
-        db.session.execute(delete(CartItem).where(CartItem.owner_id == record_id))
-        record.rotate_token_key()
-        db.session.flush()
-        return True
-    db.session.delete(record)
+    if into is not None:
+        record.merged_into_id = into.id
+    db.session.execute(delete(CartItem).where(CartItem.owner_id == record_id))
+    record.rotate_token_key()
     db.session.flush()
-    return False
+    return True
 
 
 def new_checkout_key() -> str:
