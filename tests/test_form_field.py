@@ -115,3 +115,15 @@ def test_values_are_escaped(app: Flask) -> None:
     [attrs] = _parse(rendered).inputs
     assert attrs["value"] == TYPED
     assert "autocomplete" not in attrs  # no autocomplete="None" when none is given
+
+
+def test_the_hidden_macro_writes_what_wtforms_would(app: Flask) -> None:
+    """The checkout's one-time key, with a value that needs escaping."""
+    with app.test_request_context("/", method="POST", data={"checkout_key": TYPED}):
+        form = CheckoutForm(meta={"csrf": False})
+        rendered = render_template_string(
+            '{% from "_form_field.html" import hidden %}{{ hidden(form.checkout_key) }}', form=form
+        )
+        [mine] = _parse(rendered).inputs
+        assert mine == _parse(str(form.checkout_key())).inputs[0]
+    assert mine["value"] == TYPED
