@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -95,6 +96,30 @@ def test_lazy_mode_first_add_signs_in_anonymously_in_the_same_request(
     assert "You're shopping as a guest" in html and "Create account" in html
     assert '2<span class="visually-hidden"> items</span>' in html
     assert "Update" in html and "Remove" in html and "Checkout" in html
+
+
+def test_pages_that_do_not_list_the_cart_count_it_with_one_query(
+    app: Flask, client: FlaskClient, products: list[int]
+) -> None:
+    client.post("/cart/add", data={"product_id": products[0], "quantity": 2})
+    client.post("/cart/add", data={"product_id": products[1], "quantity": 1})
+    statements: list[str] = []
+
+    def record_statement(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record_statement)
+    try:
+        for page in ("/", f"/products/{products[1]}", "/checkout"):
+            statements.clear()
+            html = client.get(page).data.decode()
+            assert '3<span class="visually-hidden"> items</span>' in html, page
+            cart_reads = [sql for sql in statements if "cart_items" in sql]
+            assert len(cart_reads) == 1 and "sum(" in cart_reads[0].lower(), (page, cart_reads)
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", record_statement)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ import jwt
 import pytest
 from flask import Flask
 from jwt.warnings import InsecureKeyLengthWarning
+from sqlalchemy import delete
+from sqlalchemy import event
 
 from storefront.auth import sign_in_anonymously
 from storefront.auth.errors import AuthError
@@ -200,6 +202,33 @@ def test_token_of_a_deleted_record_is_refused() -> None:
     db.session.commit()
     with pytest.raises(InvalidToken):
         verify_token(token)
+
+
+def test_token_of_a_record_deleted_elsewhere_is_refused_when_the_session_copy_is_expired() -> None:
+    """The session still holds the record, expired (as a rollback leaves it): the row is read again."""
+    record = _anonymous()
+    token = issue_token(record)
+    with db.engine.begin() as other:  # another connection (a cleanup batch) deletes it
+        other.execute(delete(AuthRecord).where(AuthRecord.id == record.id))
+    db.session.expire(record)
+    with pytest.raises(InvalidToken):
+        verify_token(token)
+
+
+def test_token_of_a_record_the_session_holds_is_checked_without_a_query() -> None:
+    record = _anonymous()
+    token = issue_token(record)
+    statements: list[str] = []
+
+    def record_statement(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record_statement)
+    try:
+        assert verify_token(token)[0].record is record
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record_statement)
+    assert statements == []
 
 
 def test_token_signed_under_another_app_secret_is_refused(app: Flask) -> None:

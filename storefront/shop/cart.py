@@ -86,17 +86,33 @@ def current_cart() -> Cart:
     return cart
 
 
+def current_cart_count() -> int:
+    """The item count of the request's cart, for the navigation of every page: taken from the cart
+    when the page loaded it, else one SUM query (a page that does not list the cart needs no lines
+    and products), at most once per request."""
+    if "cart" in g:
+        return current_cart().count
+    if "cart_count" not in g:
+        g.cart_count = cart_count(current_user.id) if current_user.is_authenticated else 0
+    count: int = g.cart_count
+    return count
+
+
 def forget_current_cart() -> None:
     """Drop the per-request cache after a change, so the page shows the new cart."""
     g.pop("cart", None)
+    g.pop("cart_count", None)
+
+
+# Built once, like _CART_LINES: most pages show the count.
+_CART_COUNT = select(func.coalesce(func.sum(CartItem.quantity), 0)).where(
+    CartItem.owner_id == bindparam("owner_id")
+)
 
 
 def cart_count(owner_id: str) -> int:
     """How many items ``owner_id`` has in the cart."""
-    total = db.session.execute(
-        select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.owner_id == owner_id)
-    ).scalar_one()
-    return int(total)
+    return int(db.session.execute(_CART_COUNT, {"owner_id": owner_id}).scalar_one())
 
 
 def get_product(product_id: int) -> Product:

@@ -23,6 +23,7 @@ from .cart import add_item
 from .cart import CartError
 from .cart import check_quantity
 from .cart import current_cart
+from .cart import current_cart_count
 from .cart import get_product
 from .cart import remove_item
 from .cart import set_quantity
@@ -78,7 +79,10 @@ def product(product_id: int) -> str:
 @bp.get("/cart")
 def cart() -> str:
     """The cart of the current identity."""
-    return render_template("shop/cart.html", offer_options=not current_user.is_authenticated)
+    # Loaded before the page renders, so that the navigation's count comes from it (no second query).
+    return render_template(
+        "shop/cart.html", cart=current_cart(), offer_options=not current_user.is_authenticated
+    )
 
 
 @bp.post("/cart/add")
@@ -211,5 +215,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject_cart() -> dict[str, object]:
-        cart = LocalProxy(current_cart)
-        return {"cart": cart, "cart_count": LocalProxy(lambda: current_cart().count)}
+        return {"cart": LocalProxy(current_cart), "cart_count": LocalProxy(current_cart_count)}
