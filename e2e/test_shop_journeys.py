@@ -107,7 +107,7 @@ def test_lazy_mode_from_first_visit_to_confirmation(
 
     page.get_by_role("button", name="Continue as Guest").click()
     expect(page).to_have_url("/checkout")
-    expect(page.get_by_role("status").filter(has_text="You're checking out as a guest.")).to_be_visible()
+    expect(page.get_by_text("You're checking out as a guest: no account needed.")).to_be_visible()
     expect(page.get_by_role("button", name="Place order")).to_be_visible()
     expect_guest_notice(page)
     # A new guest customer record, holding the cart the shopper had.

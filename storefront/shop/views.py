@@ -155,7 +155,7 @@ def checkout() -> Response | str | tuple[str, int]:
             continue_as_guest()
         except AuthError as error:
             return render_template("shop/checkout_options.html", guest_error=error.message), (error.status)
-        flash("You're checking out as a guest.", "info")
+        # No flash: the form page itself says so for every guest, on every rendering.
         return redirect(url_for("shop.checkout"))
 
     if needs_checkout_options(user):  # type: ignore[arg-type]
