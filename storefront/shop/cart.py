@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
 from flask import g
 from flask_login import current_user
@@ -14,6 +15,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import Table
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -209,10 +211,13 @@ def remove_item(owner_id: str, product_id: int) -> None:
     forget_current_cart()
 
 
-# Built once: it runs at every guest checkout.
+# Built once: it runs at every guest checkout. On the table, not the mapped class: no loaded object
+# needs keeping in step, and the ORM's UPDATE path rebuilds the statement (and its cache key) on
+# every call, which took half of this function's time.
+_cart_items = cast(Table, CartItem.__table__)
 _TRANSFER_LINES = (
-    update(CartItem)
-    .where(CartItem.owner_id == bindparam("source_id"))
+    update(_cart_items)
+    .where(_cart_items.c.owner_id == bindparam("source_id"))
     .values(owner_id=bindparam("target_id"))
 )
 
@@ -220,11 +225,7 @@ _TRANSFER_LINES = (
 def transfer_cart(source_id: str, target_id: str) -> None:
     """Give every line of ``source_id``'s cart to ``target_id``, whose cart is empty (a record made a
     moment ago): one UPDATE. Stock is checked again when the order is placed. Does not commit."""
-    db.session.execute(
-        _TRANSFER_LINES,
-        {"source_id": source_id, "target_id": target_id},
-        execution_options={"synchronize_session": False},
-    )
+    db.session.execute(_TRANSFER_LINES, {"source_id": source_id, "target_id": target_id})
     forget_current_cart()
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
 from flask_login import current_user
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import Table
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
@@ -86,11 +88,13 @@ def continue_as_guest() -> AuthData:
 
 # One statement decides and deletes, so no order can be placed for the record between a check and
 # the delete (deleting it would leave that order without an owner: ``orders.owner_id`` is SET NULL).
-# Its cart goes with it (``cart_items.owner_id`` cascades). Built once: it runs at every guest checkout.
-_DELETE_UNLESS_IT_HAS_ORDERS = delete(AuthRecord).where(
-    AuthRecord.id == bindparam("record_id"),
-    AuthRecord.is_anonymous.is_(True),
-    ~select(Order.id).where(Order.owner_id == bindparam("record_id")).exists(),
+# Its cart goes with it (``cart_items.owner_id`` cascades). Built once, on the tables rather than the
+# mapped classes (see cart._TRANSFER_LINES): it runs at every guest checkout.
+_records, _orders = cast(Table, AuthRecord.__table__), cast(Table, Order.__table__)
+_DELETE_UNLESS_IT_HAS_ORDERS = delete(_records).where(
+    _records.c.id == bindparam("record_id"),
+    _records.c.is_anonymous.is_(True),
+    ~select(_orders.c.id).where(_orders.c.owner_id == bindparam("record_id")).exists(),
 )
 
 
@@ -103,9 +107,7 @@ def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
     token of it works. Returns whether it was kept.
     """
     deleted = db.session.execute(  # type: ignore[attr-defined]  # a DELETE gives a CursorResult
-        _DELETE_UNLESS_IT_HAS_ORDERS,
-        {"record_id": record_id},
-        execution_options={"synchronize_session": False},
+        _DELETE_UNLESS_IT_HAS_ORDERS, {"record_id": record_id}
     ).rowcount
     if deleted:
         # The session may hold the record (the request's current_user): it is gone, so forget it.
