@@ -10,13 +10,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from typing import cast
 
 from flask import current_app
 from flask import has_request_context
 from flask_limiter.util import get_remote_address
 from limits import parse
 from sqlalchemy import bindparam
+from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -107,10 +110,8 @@ def sign_in_anonymously(
     for attempt in range(_CREATE_ATTEMPTS):
         secret = GeneratedSecret.generate()
         try:
-            record = _create_anonymous_record(collection, secret)
-            auth = sign_in_with_password(
-                record.email, secret.reveal(), collection=collection, set_cookie=set_cookie
-            )
+            email = _create_anonymous_record(collection, secret)
+            auth = sign_in_with_password(email, secret.reveal(), collection=collection, set_cookie=set_cookie)
             if commit:
                 db.session.commit()
             return auth
@@ -162,24 +163,30 @@ def _count_anonymous_creation() -> None:
         raise RateLimited()
 
 
-def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> AuthRecord:
+def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> str:
+    """Write the record (not committed) and return its email, which the caller signs in with."""
     domain = current_app.config["ANONYMOUS_EMAIL_DOMAIN"]
     # The address is made from the id: unique as the id is (a collision fails the insert, and the
     # caller tries again), on a domain that can receive no mail and that nobody can register with.
     # It is no secret; the generated password is what protects the account.
     record_id = new_id()
-    record = AuthRecord(
-        id=record_id,
-        collection=collection,
-        email=f"anonymous-{record_id}@{domain}",
-        username=f"guest-{record_id}",
-        verified=False,
-        is_anonymous=True,
-        password_hash=hash_generated_secret(secret),
+    email = f"anonymous-{record_id}@{domain}"
+    db.session.execute(
+        _INSERT_ANONYMOUS,
+        {
+            "id": record_id,
+            "collection": collection,
+            "email": email,
+            "username": f"guest-{record_id}",
+            "password_hash": hash_generated_secret(secret),
+        },
     )
-    db.session.add(record)
-    db.session.flush()
-    return record
+    return email
+
+
+# A table-level INSERT: the sign-in that follows loads the record as any sign-in does, so the ORM's
+# unit of work has nothing to track (the column defaults still apply: token key, timestamps).
+_INSERT_ANONYMOUS = insert(cast(Table, AuthRecord.__table__)).values(verified=False, is_anonymous=True)
 
 
 # Built once: every sign-in runs it, and a statement with bound parameters skips SQLAlchemy's
