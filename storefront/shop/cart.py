@@ -159,7 +159,8 @@ def add_item(owner_id: str, product_id: int, quantity: int = 1) -> CartItem:
         line = _line(owner_id, product_id)
         if line is None:
             check_quantity(quantity, product)
-            line = CartItem(owner_id=owner_id, product_id=product_id, quantity=quantity)
+            # The product goes with the line: the page that follows names it without another query.
+            line = CartItem(owner_id=owner_id, product_id=product_id, quantity=quantity, product=product)
             db.session.add(line)
             try:
                 db.session.commit()
