@@ -7,7 +7,6 @@ Each journey has a server of its own: deleting idle guests must not reach other 
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import timedelta
 
 from playwright.sync_api import BrowserContext
@@ -20,8 +19,9 @@ from storefront.auth.models import AuthRecord
 from storefront.extensions import db
 from storefront.models import utcnow
 from storefront.shop.models import CartItem
-from storefront.shop.models import Order
 from storefront.shop.models import Product
+from tests.admin_helpers import make_guest
+from tests.admin_helpers import make_order
 
 from .conftest import MakeLiveServer
 from .conftest import NewContextAt
@@ -44,40 +44,11 @@ def add_idle_guests(server: LiveServer, count: int, *, days: int = 45, with_orde
     def work() -> list[str]:
         when = utcnow() - timedelta(days=days)
         products = list(db.session.execute(select(Product.id).order_by(Product.id).limit(2)).scalars())
-        ids = []
-        for _ in range(count):
-            handle = secrets.token_hex(8)
-            record = AuthRecord(
-                collection="users",
-                email=f"anonymous-{handle}@anonymous.invalid",
-                username=f"guest-{handle[:10]}",
-                is_anonymous=True,
-                password_hash="!unusable",
-                created=when,
-                updated=when,
-                last_active_at=when,
-            )
-            db.session.add(record)
-            db.session.flush()
-            db.session.add_all(CartItem(owner_id=record.id, product_id=pid, quantity=1) for pid in products)
-            if with_order:
-                db.session.add(
-                    Order(
-                        owner_id=record.id,
-                        checkout_key=secrets.token_urlsafe(16),
-                        email="buyer@example.com",
-                        full_name="Ada Lovelace",
-                        address="12 Analytical Row",
-                        city="London",
-                        postal_code="N1 7AA",
-                        country="United Kingdom",
-                        total_cents=1800,
-                        placed_by_anonymous=True,
-                    )
-                )
-            ids.append(record.id)
-        db.session.commit()
-        return ids
+        guests = [make_guest(last_active=when, products=products) for _ in range(count)]
+        if with_order:
+            for guest in guests:
+                make_order(guest)
+        return [guest.id for guest in guests]
 
     return server.query(work)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,32 @@ def make_test_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def database_uri_in(directory: Path, filename: str = "test.sqlite") -> str:
+    """The PostgreSQL database of ``STOREFRONT_TEST_DATABASE_URL`` when that is set, else a SQLite file
+    in ``directory``."""
+    return os.environ.get("STOREFRONT_TEST_DATABASE_URL") or f"sqlite:///{directory / filename}"
+
+
+@contextmanager
+def fresh_app(database_uri: str, **overrides: Any) -> Iterator[Flask]:
+    """A test app on ``database_uri`` with its tables made afresh; they are dropped again, and the
+    engine's connections closed, when the block ends."""
+    app = create_app(make_test_config(database_uri, **overrides))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def database_uri(tmp_path: Path) -> str:
-    return os.environ.get("STOREFRONT_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+    return database_uri_in(tmp_path)
 
 
 @pytest.fixture
@@ -56,15 +80,8 @@ def config_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_uri: str, config_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(make_test_config(database_uri, **config_overrides))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with fresh_app(database_uri, **config_overrides) as app:
+        yield app
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ sees the same examples every time; ``--hypothesis-show-statistics`` reports how 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -42,7 +41,6 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
-from storefront import create_app
 from storefront.auth.models import AuthRecord
 from storefront.auth.tokens import issue_token
 from storefront.extensions import db
@@ -52,8 +50,9 @@ from storefront.shop.models import Product
 
 from .accounts_helpers import flashes
 from .accounts_helpers import identity_id
+from .conftest import database_uri_in
+from .conftest import fresh_app
 from .conftest import make_account
-from .conftest import make_test_config
 from .conftest import PASSWORD
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import make_shopper
@@ -81,33 +80,29 @@ FIELD_ERROR = re.compile(r'<p class="field-error" id="([a-z_]+)-error">')
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    uri = os.environ.get("STOREFRONT_TEST_DATABASE_URL") or (
-        f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite'}"
-    )
-    app = create_app(make_test_config(uri))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        db.session.add_all(
-            [
-                Product(
-                    slug="mug", name="Mug", description="A mug.", price_cents=1800, stock=10**6, image="m.svg"
-                ),
-                Product(
-                    slug="pen", name="Pen", description="A pen.", price_cents=999, stock=3, image="p.svg"
-                ),
-                Product(
-                    slug="hat", name="Hat", description="A hat.", price_cents=500, stock=0, image="h.svg"
-                ),
-            ]
-        )
-        make_account(ACCOUNT_EMAIL)
-        make_account(ADMIN_EMAIL, admin=True)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with fresh_app(database_uri_in(tmp_path_factory.mktemp("fuzz"), "fuzz.sqlite")) as app:
+        with app.app_context():
+            db.session.add_all(
+                [
+                    Product(
+                        slug="mug",
+                        name="Mug",
+                        description="A mug.",
+                        price_cents=1800,
+                        stock=10**6,
+                        image="m.svg",
+                    ),
+                    Product(
+                        slug="pen", name="Pen", description="A pen.", price_cents=999, stock=3, image="p.svg"
+                    ),
+                    Product(
+                        slug="hat", name="Hat", description="A hat.", price_cents=500, stock=0, image="h.svg"
+                    ),
+                ]
+            )
+            make_account(ACCOUNT_EMAIL)
+            make_account(ADMIN_EMAIL, admin=True)
+        yield app
 
 
 # ---------------------------------------------------------------------------------------------------

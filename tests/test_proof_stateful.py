@@ -17,7 +17,6 @@ Invariants:
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -40,7 +39,6 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
-from storefront import create_app
 from storefront.admin.cleanup import make_criteria
 from storefront.admin.cleanup import run_cleanup
 from storefront.admin.models import CleanupRun
@@ -55,7 +53,8 @@ from storefront.shop.models import Order
 from storefront.shop.models import OrderLine
 from storefront.shop.models import Product
 
-from .conftest import make_test_config
+from .conftest import database_uri_in
+from .conftest import fresh_app
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import orphan_cart_lines
 from .proof_helpers import postgres_pass
@@ -79,27 +78,23 @@ STEPS: Counter[str] = Counter()
 
 @pytest.fixture(scope="module")
 def machine_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    uri = os.environ.get("STOREFRONT_TEST_DATABASE_URL") or (
-        f"sqlite:///{tmp_path_factory.mktemp('stateful') / 'stateful.sqlite'}"
-    )
-    app = create_app(make_test_config(uri))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        db.session.add_all(
-            [
-                Product(
-                    slug=slug, name=slug.title(), description=".", price_cents=100, stock=STOCK, image="x.svg"
-                )
-                for slug in ("mug", "pen", "hat")
-            ]
-        )
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with fresh_app(database_uri_in(tmp_path_factory.mktemp("stateful"), "stateful.sqlite")) as app:
+        with app.app_context():
+            db.session.add_all(
+                [
+                    Product(
+                        slug=slug,
+                        name=slug.title(),
+                        description=".",
+                        price_cents=100,
+                        stock=STOCK,
+                        image="x.svg",
+                    )
+                    for slug in ("mug", "pen", "hat")
+                ]
+            )
+            db.session.commit()
+        yield app
 
 
 GUEST, CUSTOMER, ACCOUNT = "guest", "guest customer", "account"
