@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import expect
@@ -144,17 +145,27 @@ def test_admin_previews_deletes_and_sees_the_dashboard_change(
     expect(cart_link(shopper)).to_have_text("Cart")
 
 
+def start_deleting_in_batches(
+    make_live_server: MakeLiveServer, new_context_at: NewContextAt, *, guests: int, **context_options: Any
+) -> tuple[LiveServer, Page]:
+    """A server that deletes one batch of four per request (a zero time budget), with ``guests`` idle
+    guests; the admin opens the cleanup page and presses Delete. Returns the server and the admin's
+    page."""
+    server = make_live_server(CLEANUP_TIME_BUDGET=0, CLEANUP_BATCH_SIZE=4)
+    server.cli("create-admin", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+    add_idle_guests(server, guests)
+    page = new_context_at(server, **context_options).new_page()
+    sign_in_as_admin(page)
+    page.get_by_role("link", name="Clean up inactive guest accounts").click()
+    page.get_by_role("button", name="Delete inactive guest accounts").click()
+    return server, page
+
+
 def test_a_large_backlog_goes_on_by_itself(
     make_live_server: MakeLiveServer, new_context_at: NewContextAt
 ) -> None:
     """Each request deletes one batch (a zero time budget); the page's script presses Continue."""
-    server = make_live_server(CLEANUP_TIME_BUDGET=0, CLEANUP_BATCH_SIZE=4)
-    server.cli("create-admin", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-    add_idle_guests(server, 18)
-    page = new_context_at(server).new_page()
-    sign_in_as_admin(page)
-    page.get_by_role("link", name="Clean up inactive guest accounts").click()
-    page.get_by_role("button", name="Delete inactive guest accounts").click()
+    server, page = start_deleting_in_batches(make_live_server, new_context_at, guests=18)
 
     expect(page.get_by_role("heading", name="Cleanup finished")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("status").filter(has_text="Deleted")).to_contain_text(
@@ -166,13 +177,9 @@ def test_a_large_backlog_goes_on_by_itself(
 def test_without_javascript_the_admin_presses_continue(
     make_live_server: MakeLiveServer, new_context_at: NewContextAt
 ) -> None:
-    server = make_live_server(CLEANUP_TIME_BUDGET=0, CLEANUP_BATCH_SIZE=4)
-    server.cli("create-admin", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-    add_idle_guests(server, 10)
-    page = new_context_at(server, java_script_enabled=False).new_page()
-    sign_in_as_admin(page)
-    page.get_by_role("link", name="Clean up inactive guest accounts").click()
-    page.get_by_role("button", name="Delete inactive guest accounts").click()
+    server, page = start_deleting_in_batches(
+        make_live_server, new_context_at, guests=10, java_script_enabled=False
+    )
 
     expect(page.get_by_role("heading", name="Cleanup in progress")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Deleted 4 accounts so far, of about 10.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import secrets
@@ -31,6 +32,8 @@ CONTACT = ContactDetails(
     postal_code="N1 7AA",
     country="United Kingdom",
 )
+# The same details as the checkout form posts them.
+CONTACT_FORM: dict[str, str] = dataclasses.asdict(CONTACT)
 
 
 def identity_id(client: FlaskClient) -> str | None:

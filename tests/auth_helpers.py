@@ -1,10 +1,12 @@
-"""Small helpers shared by the auth tests: reading Set-Cookie headers and counting records."""
+"""Small helpers shared by the auth tests: reading Set-Cookie headers, counting records and planting
+a session (the session fixation tests)."""
 
 from __future__ import annotations
 
 from http.cookies import Morsel
 from http.cookies import SimpleCookie
 
+from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -42,3 +44,16 @@ def count_records(**where: object) -> int:
     """How many auth records match ``where`` (inside an app context)."""
     query = select(func.count()).select_from(AuthRecord).filter_by(**where)
     return int(db.session.execute(query).scalar_one())
+
+
+def plant_session(client: FlaskClient) -> None:
+    """Put values in the client's session, as an attacker who fixed the session would."""
+    with client.session_transaction() as session:
+        session["planted"] = "fixed by an attacker"
+        session["_user_id"] = "someone"
+
+
+def planted_session_survives(client: FlaskClient) -> bool:
+    """Whether anything :func:`plant_session` put in the client's session is still there."""
+    with client.session_transaction() as session:
+        return "planted" in session or "_user_id" in session

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import delete
 from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from storefront import create_app
 from storefront.auth.models import AuthRecord
@@ -39,6 +41,7 @@ from storefront.shop.models import Product
 
 from .accounts_helpers import cart_of
 from .accounts_helpers import CONTACT
+from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import identity_id
 from .conftest import make_test_config
 from .proof_helpers import CHECKOUT_KEY
@@ -48,14 +51,6 @@ from .proof_helpers import postgres_database
 from .proof_helpers import postgres_server
 
 AUTH_COOKIE = "storefront_auth"
-CHECKOUT_FORM = {
-    "email": CONTACT.email,
-    "full_name": CONTACT.full_name,
-    "address": CONTACT.address,
-    "city": CONTACT.city,
-    "postal_code": CONTACT.postal_code,
-    "country": CONTACT.country,
-}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -188,7 +183,7 @@ def test_an_order_form_sent_twice_shows_the_order_even_when_the_first_wins_mid_w
         return load_cart(owner_id)
 
     monkeypatch.setattr(checkout, "load_cart", first_submission_commits_now)
-    response = client.post("/checkout", data={**CHECKOUT_FORM, "checkout_key": key})
+    response = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": key})
 
     assert first, "the interleaving did not happen"
     assert response.status_code == 302
@@ -203,6 +198,29 @@ def test_an_order_form_sent_twice_shows_the_order_even_when_the_first_wins_mid_w
 # A cleanup deleting the shopper mid-request
 
 
+@contextmanager
+def deleted_before_its_activity_write(engine: Engine, record_id: str) -> Iterator[list[str]]:
+    """For the block: just before the first activity write (``UPDATE auth_records SET ...
+    last_active_at``), delete the record on a connection of its own, as a cleanup batch would. Yields a
+    list that holds the record's id once that happened."""
+    deleted: list[str] = []
+
+    def cleanup_batch_now(*args: Any) -> None:
+        statement: str = args[2]
+        activity_write = statement.startswith("UPDATE auth_records SET") and "last_active_at" in statement
+        if activity_write and not deleted:
+            with engine.connect() as other:
+                other.execute(delete(AuthRecord).where(AuthRecord.id == record_id))
+                other.commit()
+            deleted.append(record_id)
+
+    event.listen(engine, "before_cursor_execute", cleanup_batch_now)
+    try:
+        yield deleted
+    finally:
+        event.remove(engine, "before_cursor_execute", cleanup_batch_now)
+
+
 def test_a_guest_deleted_by_a_cleanup_mid_request_gets_a_new_cart_not_an_error(
     app: Flask, client: FlaskClient, products: list[int]
 ) -> None:
@@ -213,22 +231,8 @@ def test_a_guest_deleted_by_a_cleanup_mid_request_gets_a_new_cart_not_an_error(
         db.session.commit()
         guest_id, token, engine = guest.id, issue_token(guest), db.engine
     client.set_cookie(AUTH_COOKIE, token)
-    deleted: list[str] = []
-
-    def cleanup_batch_now(*args: Any) -> None:
-        statement: str = args[2]
-        activity_write = statement.startswith("UPDATE auth_records SET") and "last_active_at" in statement
-        if activity_write and not deleted:
-            with engine.connect() as other:
-                other.execute(delete(AuthRecord).where(AuthRecord.id == guest_id))
-                other.commit()
-            deleted.append(guest_id)
-
-    event.listen(engine, "before_cursor_execute", cleanup_batch_now)
-    try:
+    with deleted_before_its_activity_write(engine, guest_id) as deleted:
         response = client.post("/cart/add", data={"product_id": products[1]})
-    finally:
-        event.remove(engine, "before_cursor_execute", cleanup_batch_now)
 
     assert deleted, "the interleaving did not happen"
     assert response.status_code == 302
@@ -247,24 +251,10 @@ def test_a_refresh_of_a_guest_deleted_mid_request_is_refused(app: Flask, client:
         guest = make_shopper("users", days_idle=60)
         db.session.commit()
         guest_id, token, engine = guest.id, issue_token(guest), db.engine
-    deleted: list[str] = []
-
-    def cleanup_batch_now(*args: Any) -> None:
-        statement: str = args[2]
-        activity_write = statement.startswith("UPDATE auth_records SET") and "last_active_at" in statement
-        if activity_write and not deleted:
-            with engine.connect() as other:
-                other.execute(delete(AuthRecord).where(AuthRecord.id == guest_id))
-                other.commit()
-            deleted.append(guest_id)
-
-    event.listen(engine, "before_cursor_execute", cleanup_batch_now)
-    try:
+    with deleted_before_its_activity_write(engine, guest_id) as deleted:
         response = client.post(
             "/api/collections/users/auth-refresh", headers={"Authorization": f"Bearer {token}"}
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", cleanup_batch_now)
 
     assert deleted, "the interleaving did not happen"
     assert response.status_code == 401

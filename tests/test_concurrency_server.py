@@ -50,6 +50,7 @@ from storefront.shop.models import Order
 from storefront.shop.models import OrderLine
 from storefront.shop.models import Product
 
+from .accounts_helpers import CONTACT_FORM
 from .conftest import make_test_config
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import make_shopper
@@ -64,14 +65,6 @@ WORKERS = 4
 CLIENTS = 32
 SHOPPERS = 8  # who keep shopping while the cleanup runs
 AUTH_COOKIE = "storefront_auth"
-CONTACT = {
-    "email": "grace@example.com",
-    "full_name": "Grace Hopper",
-    "address": "1 Navy Yard",
-    "city": "Arlington",
-    "postal_code": "22202",
-    "country": "United States",
-}
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -132,7 +125,7 @@ def checkout_form(client: Session) -> dict[str, str]:
     assert status == 200, page[:300]
     key = CHECKOUT_KEY.search(page)
     assert key is not None, "no checkout form on the page"
-    return {"csrf_token": client.csrf(page), "checkout_key": key.group(1).decode(), **CONTACT}
+    return {"csrf_token": client.csrf(page), "checkout_key": key.group(1).decode(), **CONTACT_FORM}
 
 
 def post_for_location(client: Session, path: str, form: dict[str, str]) -> tuple[int, str | None]:
@@ -309,7 +302,7 @@ def test_cleanup_runs_while_shoppers_keep_adding_to_their_carts(shop: Shop) -> N
             idle.append(make_shopper("users" if index % 2 else "customers", cart, days_idle=60))
         for record in idle[::10]:
             db.session.add(
-                Order(owner_id=record.id, checkout_key=f"key-{record.id}", total_cents=1800, **CONTACT)
+                Order(owner_id=record.id, checkout_key=f"key-{record.id}", total_cents=1800, **CONTACT_FORM)
             )
         active = [make_shopper("users", days_idle=0) for _ in range(SHOPPERS)]
         # Idle for 59 days, so the last batches would take them: they come back while the run goes.

@@ -28,6 +28,8 @@ from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
 from .auth_helpers import is_deletion
 from .auth_helpers import only_set_cookie
+from .auth_helpers import plant_session
+from .auth_helpers import planted_session_survives
 from .auth_helpers import SECURE_AUTH_COOKIE
 from .auth_helpers import set_cookies
 from .conftest import auth_cookie
@@ -275,22 +277,11 @@ def test_workers_starting_together_share_one_development_key(
 # Session renewal (no fixation)
 
 
-def _plant(client: FlaskClient) -> None:
-    with client.session_transaction() as session:
-        session["planted"] = "fixed by an attacker"
-        session["_user_id"] = "someone"
-
-
-def _planted_survives(client: FlaskClient) -> bool:
-    with client.session_transaction() as session:
-        return "planted" in session or "_user_id" in session
-
-
 def test_login_renews_the_session(client: FlaskClient, account: str) -> None:
     """Modelled on Django's test_login_session_without_hash_session_key."""
-    _plant(client)
+    plant_session(client)
     assert sign_in(client).status_code == 302
-    assert not _planted_survives(client)
+    assert not planted_session_survives(client)
 
 
 def test_failed_login_does_not_sign_in(client: FlaskClient, account: str) -> None:
@@ -301,19 +292,19 @@ def test_failed_login_does_not_sign_in(client: FlaskClient, account: str) -> Non
 
 def test_sign_out_renews_the_session_and_clears_the_cookie(client: FlaskClient, account: str) -> None:
     sign_in(client)
-    _plant(client)
+    plant_session(client)
     response = client.post("/logout")
     assert response.status_code == 302
     assert is_deletion(only_set_cookie(response.headers.getlist("Set-Cookie")))
-    assert not _planted_survives(client)
+    assert not planted_session_survives(client)
     assert auth_cookie(client) is None
 
 
 def test_anonymous_sign_in_renews_the_session(client: FlaskClient, products: list[int]) -> None:
-    _plant(client)
+    plant_session(client)
     response = _add_to_cart(client, products[0])
     assert only_set_cookie(response.headers.getlist("Set-Cookie")).value
-    assert not _planted_survives(client)
+    assert not planted_session_survives(client)
 
 
 def test_every_sign_in_hands_out_a_new_token(client: FlaskClient, account: str) -> None:

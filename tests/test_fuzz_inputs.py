@@ -48,6 +48,7 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
+from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import flashes
 from .accounts_helpers import identity_id
 from .conftest import database_uri_in
@@ -245,6 +246,14 @@ def new_guest(app: Flask, collection: str = "users", cart: dict[int, int] | None
         return record
 
 
+def new_account(app: Flask) -> AuthRecord:
+    """A full account with an email of its own (its password is ``PASSWORD``)."""
+    with app.app_context():
+        account = make_account(f"owner-{secrets.token_hex(6)}@example.com")
+        db.session.expunge(account)
+        return account
+
+
 def product_ids(app: Flask) -> dict[str, int]:
     with app.app_context():
         return {product.slug: product.id for product in db.session.execute(select(Product)).scalars()}
@@ -380,14 +389,6 @@ def test_cart_update_and_remove_forms(fuzz_app: Flask, action: str, data: MultiD
 
 
 CHECKOUT_FIELDS = ("email", "full_name", "address", "city", "postal_code", "country")
-VALID_CONTACT = {
-    "email": "ada@example.com",
-    "full_name": "Ada Lovelace",
-    "address": "12 Analytical Row",
-    "city": "London",
-    "postal_code": "N1 7AA",
-    "country": "United Kingdom",
-}
 
 
 @FUZZ
@@ -406,7 +407,7 @@ def test_checkout_form(fuzz_app: Flask, fuzzed: dict[str, list[str]]) -> None:
     key = CHECKOUT_KEY.search(page.data)
     assert key is not None
     values = {
-        **{name: [value] for name, value in VALID_CONTACT.items()},
+        **{name: [value] for name, value in CONTACT_FORM.items()},
         "checkout_key": [key.group(1).decode()],
     }
     values.update(fuzzed)
@@ -448,9 +449,7 @@ def test_checkout_form(fuzz_app: Flask, fuzzed: dict[str, list[str]]) -> None:
     )
 )
 def test_change_email_form(fuzz_app: Flask, data: MultiDict[str, str]) -> None:
-    with fuzz_app.app_context():
-        account = make_account(f"owner-{secrets.token_hex(6)}@example.com")
-        db.session.expunge(account)
+    account = new_account(fuzz_app)
     client = signed_in_client(fuzz_app, account)
     before = stored(fuzz_app)
     response = client.post("/account/email", data=data)
@@ -476,9 +475,7 @@ def test_change_email_form(fuzz_app: Flask, data: MultiDict[str, str]) -> None:
     )
 )
 def test_change_password_form(fuzz_app: Flask, data: MultiDict[str, str]) -> None:
-    with fuzz_app.app_context():
-        account = make_account(f"owner-{secrets.token_hex(6)}@example.com")
-        db.session.expunge(account)
+    account = new_account(fuzz_app)
     client = signed_in_client(fuzz_app, account)
     before = stored(fuzz_app)
     response = client.post("/account/password", data=data)

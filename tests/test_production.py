@@ -20,6 +20,8 @@ from bench.server import gunicorn
 from bench.server import prepare_database
 from bench.server import Server
 
+from .accounts_helpers import CONTACT_FORM
+
 REDIS_URL = os.environ.get("STOREFRONT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -65,12 +67,7 @@ def test_a_guest_checks_out_on_two_gunicorn_workers(production_server: Server) -
     form = {
         "csrf_token": shopper.csrf(page),
         "checkout_key": key.group(1).decode(),
-        "email": "grace@example.com",
-        "full_name": "Grace Hopper",
-        "address": "1 Navy Yard",
-        "city": "Arlington",
-        "postal_code": "22202",
-        "country": "United States",
+        **CONTACT_FORM,
     }
     status, _ = shopper.request("POST", "/checkout", form)
     assert status == 302

@@ -53,6 +53,7 @@ from storefront.shop.models import Order
 from storefront.shop.models import OrderLine
 from storefront.shop.models import Product
 
+from .accounts_helpers import CONTACT_FORM
 from .conftest import database_uri_in
 from .conftest import fresh_app
 from .proof_helpers import CHECKOUT_KEY
@@ -62,14 +63,6 @@ from .proof_helpers import postgres_pass
 AUTH_COOKIE = "storefront_auth"
 BROWSERS = 2
 STOCK = 1000
-CONTACT = {
-    "email": "ada@example.com",
-    "full_name": "Ada Lovelace",
-    "address": "12 Analytical Row",
-    "city": "London",
-    "postal_code": "N1 7AA",
-    "country": "United Kingdom",
-}
 browsers = st.integers(0, BROWSERS - 1)
 # How often each kind of step really happened (a rule whose precondition fails does nothing), so the
 # test can show it exercised every one.
@@ -218,7 +211,7 @@ class ShopMachine(RuleBasedStateMachine):
         )
         key = CHECKOUT_KEY.search(self.browsers[browser].get("/checkout").data)
         assert key is not None
-        status = self.post(browser, "/checkout", {**CONTACT, "checkout_key": key.group(1).decode()})
+        status = self.post(browser, "/checkout", {**CONTACT_FORM, "checkout_key": key.group(1).decode()})
         assert status == 302
         self.orders_placed += 1
         self.observe()

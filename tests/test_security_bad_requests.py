@@ -23,6 +23,7 @@ from storefront.extensions import db
 from storefront.shop.models import Product
 
 from . import route_helpers
+from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import flashes
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import make_shopper
@@ -35,14 +36,6 @@ AUTH_COOKIE = "storefront_auth"
 TWO_MIB = 2 * 1024 * 1024
 ACTIVITY = frozenset({"auth_records.last_active_at"})
 world = route_helpers.world
-CHECKOUT_CONTACT = {
-    "email": "ada@example.com",
-    "full_name": "Ada Lovelace",
-    "address": "12 Analytical Row",
-    "city": "London",
-    "postal_code": "N1 7AA",
-    "country": "United Kingdom",
-}
 
 
 def stored(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
@@ -264,14 +257,14 @@ def test_a_missing_or_altered_checkout_key_is_explained_and_replaced(
 ) -> None:
     client.post("/cart/add", data={"product_id": products[0]})
     client.post("/checkout", data={"action": "guest-checkout"})
-    contact = {**CHECKOUT_CONTACT, **({} if key is None else {"checkout_key": key})}
+    contact = {**CONTACT_FORM, **({} if key is None else {"checkout_key": key})}
     response = client.post("/checkout", data=contact)
     assert response.status_code == 400
     assert "This order form was incomplete." in " ".join(flashes(response.data))
     fresh = CHECKOUT_KEY.search(response.data)
     assert fresh is not None
     # The page can be sent again as it is: the order goes through.
-    again = client.post("/checkout", data={**CHECKOUT_CONTACT, "checkout_key": fresh.group(1).decode()})
+    again = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": fresh.group(1).decode()})
     assert again.status_code == 302 and again.headers["Location"].startswith("/orders/")
 
 

@@ -33,7 +33,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from . import route_helpers
-from .accounts_helpers import CONTACT
+from .accounts_helpers import CONTACT_FORM
+from .auth_helpers import plant_session
+from .auth_helpers import planted_session_survives
 from .auth_helpers import set_cookies
 from .conftest import csrf_token_from
 from .conftest import make_account
@@ -62,7 +64,7 @@ ANY_FORM = {
     "inactive_days": "1",
     "collection": "all",
     "delete": "y",
-    **CONTACT.__dict__,
+    **CONTACT_FORM,
 }
 
 
@@ -181,18 +183,6 @@ def test_no_get_route_changes_state_and_every_page_carries_the_security_headers(
 # identity)
 
 
-def plant(client: FlaskClient) -> None:
-    client.get("/")
-    with client.session_transaction() as session:
-        session["planted"] = "fixed by an attacker"
-        session["_user_id"] = "someone"
-
-
-def planted_survives(client: FlaskClient) -> bool:
-    with client.session_transaction() as session:
-        return "planted" in session or "_user_id" in session
-
-
 def _register(app: Flask, world: World, client: FlaskClient) -> TestResponse:
     return client.post(
         "/register",
@@ -236,10 +226,11 @@ def test_a_planted_session_does_not_survive(app: Flask, world: World, change: st
     who, act = IDENTITY_CHANGES[change]
     client = client_as(app, world, who)
     before = client.get_cookie(AUTH_COOKIE)
-    plant(client)
+    client.get("/")
+    plant_session(client)
     response = act(app, world, client)
     assert response.status_code == 302, response.data[:500]
-    assert not planted_survives(client)
+    assert not planted_session_survives(client)
     after = client.get_cookie(AUTH_COOKIE)
     assert after is not None and (before is None or after.value != before.value)
 

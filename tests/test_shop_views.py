@@ -20,16 +20,8 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
+from .accounts_helpers import CONTACT_FORM
 from .conftest import sign_in
-
-CONTACT = {
-    "email": "ada@example.com",
-    "full_name": "Ada Lovelace",
-    "address": "12 Analytical Row",
-    "city": "London",
-    "postal_code": "N1 7AA",
-    "country": "United Kingdom",
-}
 
 
 def _records(app: Flask, **where: Any) -> list[AuthRecord]:
@@ -190,16 +182,16 @@ def test_guest_checkout_places_one_order_and_takes_stock(
     app: Flask, client: FlaskClient, products: list[int]
 ) -> None:
     key = _guest_checkout(client, products[0], 3)
-    response = client.post("/checkout", data={**CONTACT, "checkout_key": key})
+    response = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": key})
     assert response.status_code == 302
-    again = client.post("/checkout", data={**CONTACT, "checkout_key": key})  # double click / reload
+    again = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": key})  # double click / reload
     assert again.headers["Location"] == response.headers["Location"]
     assert _count(app, Order) == 1
     assert _stock(app, products[0]) == 7
     confirmation = client.get(response.headers["Location"]).data.decode()
     with app.app_context():
         order = db.session.execute(select(Order)).scalar_one()
-        assert order.email == CONTACT["email"] and order.total_cents == 3 * 1800
+        assert order.email == CONTACT_FORM["email"] and order.total_cents == 3 * 1800
         assert [(line.product_name, line.unit_price_cents, line.quantity) for line in order.lines] == [
             ("Mug", 1800, 3)
         ]
@@ -212,7 +204,7 @@ def test_guest_checkout_places_one_order_and_takes_stock(
 
 def test_orders_are_private(app: Flask, client: FlaskClient, products: list[int]) -> None:
     key = _guest_checkout(client, products[0])
-    location = client.post("/checkout", data={**CONTACT, "checkout_key": key}).headers["Location"]
+    location = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": key}).headers["Location"]
     assert client.get(location).status_code == 200
     stranger = app.test_client()
     assert stranger.get(location).status_code == 404
@@ -226,7 +218,7 @@ def test_out_of_stock_at_order_time(app: Flask, client: FlaskClient, products: l
     with app.app_context():  # somebody else buys it meanwhile
         db.session.get_one(Product, products[2]).stock = 0
         db.session.commit()
-    response = client.post("/checkout", data={**CONTACT, "checkout_key": key}, follow_redirects=True)
+    response = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": key}, follow_redirects=True)
     assert b"Pen is sold out" in response.data
     assert _count(app, Order) == 0
     assert _stock(app, products[2]) == 0
@@ -239,7 +231,7 @@ def test_an_order_is_all_or_nothing(app: Flask, client: FlaskClient, products: l
     with app.app_context():
         db.session.get_one(Product, products[1]).stock = 2
         db.session.commit()
-    response = client.post("/checkout", data={**CONTACT, "checkout_key": key}, follow_redirects=True)
+    response = client.post("/checkout", data={**CONTACT_FORM, "checkout_key": key}, follow_redirects=True)
     assert b"Only 2 of Tote left" in response.data
     assert _stock(app, products[0]) == 10  # the Mug line taken before the Tote failed was rolled back
     assert _count(app, Order) == 0
@@ -258,7 +250,7 @@ def test_checkout_form_is_validated(
     app: Flask, client: FlaskClient, products: list[int], field: str, value: str, message: str
 ) -> None:
     key = _guest_checkout(client, products[0])
-    response = client.post("/checkout", data={**CONTACT, field: value, "checkout_key": key})
+    response = client.post("/checkout", data={**CONTACT_FORM, field: value, "checkout_key": key})
     assert response.status_code == 400
     assert message in response.data.decode()
     assert _count(app, Order) == 0
