@@ -115,11 +115,15 @@ def add_to_cart(s: Session) -> None:
 
 
 def _visitor_with_a_cart(s: Session) -> None:
-    """A new visitor who added something to the cart (lazy mode: now an anonymous ``users`` record)."""
+    """A new visitor who added something to the cart (lazy mode: now an anonymous ``users`` record)
+    and, as a browser does, followed the redirect to the cart page, which shows the "Added ..."
+    message and gives the new identity's session its CSRF token."""
     s.cookies.clear()
     _, page = s.request("GET", "/")
     status, _ = s.request("POST", "/cart/add", {"csrf_token": s.csrf(page), "product_id": "1"})
     assert status == 302
+    status, page = s.request("GET", "/cart")
+    assert status == 200 and b"Added" in page
 
 
 def _checkout_as_guest(s: Session) -> None:
@@ -142,8 +146,8 @@ guest_checkout_flow.prepare = _visitor_with_a_cart  # type: ignore[attr-defined]
 
 
 def guest_journey(s: Session) -> None:
-    """The whole way of a new visitor, all timed: the shop, Add to cart, then the checkout flow
-    (five requests, two anonymous records)."""
+    """The whole way of a new visitor, all timed: the shop, Add to cart, the cart, then the checkout flow
+    (six requests, two anonymous records)."""
     _visitor_with_a_cart(s)
     _checkout_as_guest(s)
 
