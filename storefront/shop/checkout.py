@@ -89,7 +89,7 @@ def continue_as_guest() -> AuthData:
 # One statement decides and deletes, so no order can be placed for the record between a check and
 # the delete (deleting it would leave that order without an owner: ``orders.owner_id`` is SET NULL).
 # Its cart goes with it (``cart_items.owner_id`` cascades). Built once, on the tables rather than the
-# mapped classes (see cart._TRANSFER_LINES): it runs at every guest checkout.
+# mapped classes (see cart._cart_items): it runs at every guest checkout.
 _records, _orders = cast(Table, AuthRecord.__table__), cast(Table, Order.__table__)
 _DELETE_UNLESS_IT_HAS_ORDERS = delete(_records).where(
     _records.c.id == bindparam("record_id"),
