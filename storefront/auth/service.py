@@ -23,6 +23,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..database import begin_writes
 from ..extensions import db
 from ..extensions import limiter
 from ..models import as_utc
@@ -107,6 +108,7 @@ def sign_in_anonymously(
     """
     check_collection(collection)
     _count_anonymous_creation()
+    begin_writes()  # a GET that looked at a cookie first (eager mode) may have been reading outside one
     for attempt in range(_CREATE_ATTEMPTS):
         secret = GeneratedSecret.generate()
         try:
