@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
+from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from storefront import create_app
@@ -42,6 +44,16 @@ def make_test_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
         "ARGON2_PARALLELISM": 1,
         **overrides,
     }
+
+
+@contextmanager
+def listening(target: Any, identifier: str, fn: Callable[..., Any]) -> Iterator[None]:
+    """SQLAlchemy's ``event.listen(target, identifier, fn)`` for the length of a ``with`` block."""
+    event.listen(target, identifier, fn)
+    try:
+        yield
+    finally:
+        event.remove(target, identifier, fn)
 
 
 def database_uri_in(directory: Path, filename: str = "test.sqlite") -> str:

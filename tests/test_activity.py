@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from storefront.auth import identity
 from storefront.auth.identity import touch_activity
@@ -21,6 +20,7 @@ from storefront.models import as_utc
 from .admin_helpers import make_guest
 from .admin_helpers import NOW
 from .admin_helpers import use_identity
+from .conftest import listening
 
 
 @pytest.fixture
@@ -34,9 +34,8 @@ def activity_writes(app: Flask) -> Iterator[list[str]]:
 
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield writes
-    event.remove(engine, "before_cursor_execute", record)
+    with listening(engine, "before_cursor_execute", record):
+        yield writes
 
 
 def _last_active(app: Flask, record_id: str) -> Any:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import UniqueConstraint
@@ -34,6 +33,7 @@ from .admin_helpers import exists
 from .admin_helpers import make_guest
 from .admin_helpers import make_order
 from .admin_helpers import NOW
+from .conftest import listening
 from .conftest import make_account
 
 CUTOFF_30 = NOW - timedelta(days=30)
@@ -445,10 +445,7 @@ def test_the_batch_connection_gets_its_settings_back(app: Flask) -> None:
 
     for days in range(40, 45):
         make_guest(inactive_days=days)
-    event.listen(db.engine, "checkin", on_checkin)
-    try:
+    with listening(db.engine, "checkin", on_checkin):
         run = run_all(batch_size=2)
-    finally:
-        event.remove(db.engine, "checkin", on_checkin)
     assert run.deleted == 5
     assert returned and set(returned) == {(1000, -2000, MMAP_SIZE)}

@@ -21,7 +21,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete
-from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -43,6 +42,7 @@ from .accounts_helpers import cart_of
 from .accounts_helpers import CONTACT
 from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import identity_id
+from .conftest import listening
 from .conftest import make_test_config
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import make_shopper
@@ -134,15 +134,12 @@ def test_carts_with_the_same_products_in_opposite_orders_check_out_at_once(postg
         except BaseException as error:  # reported below, with the other thread's outcome
             errors.append(error)
 
-    event.listen(engine, "after_cursor_execute", after_execute)
-    try:
+    with listening(engine, "after_cursor_execute", after_execute):
         threads = [threading.Thread(target=buy, args=(record_id,)) for record_id in ids]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=30)
-    finally:
-        event.remove(engine, "after_cursor_execute", after_execute)
 
     assert errors == []
     with app.app_context():
@@ -214,11 +211,8 @@ def deleted_before_its_activity_write(engine: Engine, record_id: str) -> Iterato
                 other.commit()
             deleted.append(record_id)
 
-    event.listen(engine, "before_cursor_execute", cleanup_batch_now)
-    try:
+    with listening(engine, "before_cursor_execute", cleanup_batch_now):
         yield deleted
-    finally:
-        event.remove(engine, "before_cursor_execute", cleanup_batch_now)
 
 
 def test_a_guest_deleted_by_a_cleanup_mid_request_gets_a_new_cart_not_an_error(

@@ -13,7 +13,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 from sqlalchemy import delete
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
@@ -24,6 +23,8 @@ from storefront.auth.models import AuthRecord
 from storefront.auth.tokens import issue_token
 from storefront.database import MMAP_SIZE
 from storefront.extensions import db
+
+from .conftest import listening
 
 
 def _pragmas(url: str) -> dict[str, object]:
@@ -74,11 +75,8 @@ def _autocommit_of_each_statement(app: Flask) -> Iterator[list[tuple[str, bool]]
 
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_get_reads_without_begin_and_a_post_writes_in_a_transaction(

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -21,6 +20,7 @@ from storefront.shop.models import Order
 from storefront.shop.models import Product
 
 from .accounts_helpers import CONTACT_FORM
+from .conftest import listening
 from .conftest import sign_in
 
 
@@ -101,17 +101,14 @@ def test_pages_that_do_not_list_the_cart_count_it_with_one_query(
         statements.append(str(args[2]))
 
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record_statement)
-    try:
+        engine = db.engine
+    with listening(engine, "before_cursor_execute", record_statement):
         for page in ("/", f"/products/{products[1]}", "/checkout"):
             statements.clear()
             html = client.get(page).data.decode()
             assert '3<span class="visually-hidden"> items</span>' in html, page
             cart_reads = [sql for sql in statements if "cart_items" in sql]
             assert len(cart_reads) == 1 and "sum(" in cart_reads[0].lower(), (page, cart_reads)
-    finally:
-        with app.app_context():
-            event.remove(db.engine, "before_cursor_execute", record_statement)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import pytest
 from flask import Flask
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import delete
-from sqlalchemy import event
 
 from storefront.auth import sign_in_anonymously
 from storefront.auth.errors import AuthError
@@ -28,6 +27,7 @@ from storefront.auth.tokens import verify_token
 from storefront.extensions import db
 from storefront.models import utcnow
 
+from .conftest import listening
 from .conftest import make_account
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -223,11 +223,8 @@ def test_token_of_a_record_the_session_holds_is_checked_without_a_query() -> Non
     def record_statement(*args: Any) -> None:
         statements.append(args[2])
 
-    event.listen(db.engine, "before_cursor_execute", record_statement)
-    try:
+    with listening(db.engine, "before_cursor_execute", record_statement):
         assert verify_token(token)[0].record is record
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record_statement)
     assert statements == []
 
 
