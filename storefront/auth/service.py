@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from typing import cast
 
 from flask import current_app
 from flask import has_request_context
@@ -19,7 +18,6 @@ from limits import parse
 from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
-from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +27,7 @@ from ..extensions import limiter
 from ..models import as_utc
 from ..models import new_id
 from ..models import storable
+from ..models import table_of
 from .errors import AuthError
 from .errors import InvalidCredentials
 from .errors import RateLimited
@@ -186,9 +185,9 @@ def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> str:
     return email
 
 
-# A table-level INSERT: the sign-in that follows loads the record as any sign-in does, so the ORM's
-# unit of work has nothing to track (the column defaults still apply: token key, timestamps).
-_INSERT_ANONYMOUS = insert(cast(Table, AuthRecord.__table__)).values(verified=False, is_anonymous=True)
+# On the table: the sign-in that follows loads the record as any sign-in does, so the ORM's unit of
+# work has nothing to track (the column defaults still apply: token key, timestamps).
+_INSERT_ANONYMOUS = insert(table_of(AuthRecord)).values(verified=False, is_anonymous=True)
 
 
 # Built once: every sign-in runs it, and a statement with bound parameters skips SQLAlchemy's

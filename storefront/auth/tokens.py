@@ -23,6 +23,7 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 
 from ..extensions import db
+from ..models import held_by_session
 from ..models import utcnow
 from .errors import InvalidToken
 from .errors import TokenExpired
@@ -81,7 +82,7 @@ def _record(record_id: str) -> AuthRecord | None:
     """``db.session.get(AuthRecord, record_id)``, with the statement built once: the session's own
     copy when it holds the record (a sign-in checks the token it just issued), else one query. An
     expired copy (after a rollback) is read again, as ``get`` would, in case the row went meanwhile."""
-    held = db.session.identity_map.get(db.session.identity_key(AuthRecord, record_id))
+    held = held_by_session(AuthRecord, record_id)
     if isinstance(held, AuthRecord) and not inspect(held).expired:
         return held
     found: AuthRecord | None = db.session.execute(

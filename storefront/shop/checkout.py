@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import cast
 
 from flask_login import current_user
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
-from sqlalchemy import Table
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +19,9 @@ from ..auth.errors import StorageError
 from ..auth.identity import cancel_identity_change
 from ..auth.models import AuthRecord
 from ..extensions import db
+from ..models import held_by_session
 from ..models import storable
+from ..models import table_of
 from .cart import forget_current_cart
 from .cart import load_cart
 from .cart import transfer_cart
@@ -70,8 +70,7 @@ def continue_as_guest() -> AuthData:
     fails, nothing is made or changed, the shopper keeps the previous identity and cart, and the
     error says why.
     """
-    previous = current_user._get_current_object() if current_user.is_authenticated else None
-    previous_id = previous.id if previous is not None else None
+    previous_id = current_user.id if current_user.is_authenticated else None
     # Raises AuthError (rate limit, storage) having made nothing.
     auth = sign_in_anonymously(collection="customers", commit=False)
     try:
@@ -89,8 +88,8 @@ def continue_as_guest() -> AuthData:
 # One statement decides and deletes, so no order can be placed for the record between a check and
 # the delete (deleting it would leave that order without an owner: ``orders.owner_id`` is SET NULL).
 # Its cart goes with it (``cart_items.owner_id`` cascades). Built once, on the tables rather than the
-# mapped classes (see cart._cart_items): it runs at every guest checkout.
-_records, _orders = cast(Table, AuthRecord.__table__), cast(Table, Order.__table__)
+# mapped classes (see ``table_of``): it runs at every guest checkout.
+_records, _orders = table_of(AuthRecord), table_of(Order)
 _DELETE_UNLESS_IT_HAS_ORDERS = delete(_records).where(
     _records.c.id == bindparam("record_id"),
     _records.c.is_anonymous.is_(True),
@@ -111,7 +110,7 @@ def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
     ).rowcount
     if deleted:
         # The session may hold the record (the request's current_user): it is gone, so forget it.
-        if (gone := db.session.identity_map.get(db.session.identity_key(AuthRecord, record_id))) is not None:
+        if (gone := held_by_session(AuthRecord, record_id)) is not None:
             db.session.expunge(gone)
         return False
     record = db.session.get(AuthRecord, record_id)
