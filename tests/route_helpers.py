@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from storefront.account.services import send_verification

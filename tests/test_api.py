@@ -23,7 +23,6 @@ from .auth_helpers import count_records
 from .auth_helpers import set_cookies
 from .conftest import make_account
 from .conftest import PASSWORD
-
 from .test_auth_service import RECORD_KEYS
 from .test_auth_service import TIMESTAMP
 
