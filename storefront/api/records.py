@@ -48,6 +48,7 @@ from .errors import MISMATCH
 from .errors import NOT_UNIQUE
 from .errors import OLD_PASSWORD
 from .fields import api_json
+from .listing import page_args
 
 _CREATE_FIELDS = {"email", "password", "passwordConfirm", "emailVisibility"}
 _UPDATE_FIELDS = _CREATE_FIELDS | {"oldPassword"}
@@ -126,7 +127,15 @@ def list_records(collection: str) -> Response:
         items = [record_to_dict(api_record(collection))]
     except InvalidToken:
         items = []
-    answer = {"page": 1, "perPage": 30, "totalItems": len(items), "totalPages": 1, "items": items}
+    page = page_args()
+    shown = items if page.number == 1 else []
+    answer = {
+        "page": page.number,
+        "perPage": page.per_page,
+        "totalItems": len(items),
+        "totalPages": 1,
+        "items": shown,
+    }
     return api_json(answer, list_result=True)
 
 

@@ -18,6 +18,7 @@ Cart lines, orders and checkout need a token (401 without one): every line and o
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import request
@@ -60,6 +61,7 @@ from .errors import INVALID_VALUE
 from .errors import REQUIRED
 from .fields import api_json
 from .listing import list_answer
+from .listing import page_args
 
 NOT_FOUND = "The requested resource wasn't found."
 PRODUCTS, CART_ITEMS, ORDERS = "products", "cart_items", "orders"
@@ -162,7 +164,8 @@ def _own_line(owner: AuthRecord, line_id: str) -> CartItem:
 
 
 def _cart_error(error: CartError, message: str) -> ApiError:
-    return field_error(error.field, ("validation_invalid_value", error.message), message)
+    code = "validation_missing_rel_records" if error.field == "product" else "validation_invalid_value"
+    return field_error(error.field, (code, error.message), message)
 
 
 @bp.get(f"/collections/{CART_ITEMS}/records")
@@ -276,11 +279,17 @@ def order_to_dict(order: Order) -> dict[str, Any]:
 
 @bp.get(f"/collections/{ORDERS}/records")
 def orders() -> Response:
-    """The caller's orders, newest first."""
+    """The caller's orders, newest first (a shopper has few: the service's list is paged here)."""
     history = order_history(api_record())
-    items = [order_to_dict(order) for order in history]
-    per_page = max(1, len(items))
-    answer = {"page": 1, "perPage": per_page, "totalItems": len(items), "totalPages": 1, "items": items}
+    page = page_args()
+    start = (page.number - 1) * page.per_page
+    answer = {
+        "page": page.number,
+        "perPage": page.per_page,
+        "totalItems": len(history),
+        "totalPages": math.ceil(len(history) / page.per_page),
+        "items": [order_to_dict(order) for order in history[start : start + page.per_page]],
+    }
     return api_json(answer, list_result=True)
 
 
