@@ -332,11 +332,10 @@ def _contact(body: dict[str, Any], key: str) -> ContactDetails:
     """The contact details, checked by the web checkout form's own rules (and the key with them)."""
     errors = FieldErrors("Failed to place the order.")
     values = {name: text(body, name, errors).strip() for name in _CONTACT_FIELDS}
-    errors.raise_if_any()
     form_data = MultiDict({form_name: values[name] for name, form_name in _CONTACT_FIELDS.items()})
     form_data["checkout_key"] = key
     form = CheckoutForm(formdata=form_data, meta={"csrf": False})
-    if not form.validate():
+    if not form.validate() or errors.data:
         for name, form_name in _CONTACT_FIELDS.items():
             messages = form.errors.get(form_name)
             if messages:
