@@ -190,3 +190,5 @@ def test_api_answers_never_set_cookies(client: FlaskClient, products: list[int])
     for response in responses:
         assert response.status_code == 200
         assert response.headers.getlist("Set-Cookie") == []
+    # What depends on who asks is never cached; the catalogue may be.
+    assert [response.headers.get("Cache-Control") for response in responses] == [None] + ["no-store"] * 4

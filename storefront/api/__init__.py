@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Flask
+from flask import request
+from flask import Response
 from flask_cors import CORS
 
 from ..extensions import csrf
@@ -32,6 +34,18 @@ def cors_origins(value: object) -> str | list[str]:
     if isinstance(value, list | tuple) and all(isinstance(origin, str) for origin in value):
         return list(value)
     raise RuntimeError('API_CORS_ORIGINS must be "*" or a list of origins such as ["https://app.example"].')
+
+
+# Answers the same for everyone: a shared cache may keep them. Every other answer names a shopper.
+_PUBLIC_ENDPOINTS = frozenset({"api.health", "api.products", "api.product"})
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """``Cache-Control: no-store`` on every answer that depends on who asks (ASVS 14.3.2)."""
+    if request.endpoint not in _PUBLIC_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:
