@@ -27,9 +27,8 @@ from storefront.mail import OutboxMessage
 from storefront.shop.models import Product
 
 from .conftest import make_test_config
-from .proof_helpers import postgres_database
 from .proof_helpers import postgres_pass
-from .proof_helpers import postgres_server
+from .proof_helpers import server_database_url
 
 SECRET_KEY = "sdk-test-secret-key-long-enough-for-hs256"
 SITE_URL = "https://shop.example"
@@ -74,13 +73,7 @@ def running_shop(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     if postgres_pass():
         pytest.skip("the SDK tests run on SQLite and PostgreSQL in the SQLite pass")
     with ExitStack() as stack:
-        if backend == "postgresql":
-            server, reason = postgres_server()
-            if server is None:
-                pytest.skip(reason)
-            url = stack.enter_context(postgres_database(server, "storefront_sdk"))
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('sdk') / 'shop.sqlite'}"
+        url = server_database_url(backend, stack, tmp_path_factory, "sdk")
         env = app_env(url, STOREFRONT_SECRET_KEY=SECRET_KEY, STOREFRONT_SITE_URL=SITE_URL)
         prepare_database(env)
         app = create_app(make_test_config(url, SECRET_KEY=SECRET_KEY))

@@ -15,18 +15,11 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
+from .accounts_helpers import API_CONTACT
 from .accounts_helpers import order_for_record
 from .conftest import PASSWORD
 from .proof_helpers import snapshot
 
-CONTACT = {
-    "email": "jane@example.com",
-    "fullName": "Jane Shopper",
-    "address": "1 Main Street",
-    "city": "Springfield",
-    "postalCode": "12345",
-    "country": "United States",
-}
 KEY = "an-idempotency-key-0001"
 
 
@@ -42,7 +35,9 @@ def add(client: FlaskClient, headers: dict[str, str], product: Any, quantity: An
 
 def checkout(client: FlaskClient, headers: dict[str, str], key: str = KEY, body: Any = None) -> Any:
     return client.post(
-        "/api/checkout", json=CONTACT if body is None else body, headers={**headers, "Idempotency-Key": key}
+        "/api/checkout",
+        json=API_CONTACT if body is None else body,
+        headers={**headers, "Idempotency-Key": key},
     )
 
 
@@ -114,7 +109,7 @@ def test_checkout_is_the_web_checkout(app: Flask, client: FlaskClient, products:
             "Pen": 1,
         }
         stored = db.session.execute(select(Order)).scalar_one()
-        assert stored.placed_by_anonymous is True and stored.full_name == "Jane Shopper"
+        assert stored.placed_by_anonymous is True and stored.full_name == API_CONTACT["fullName"]
 
 
 def test_checkout_takes_stock_atomically(app: Flask, client: FlaskClient, products: list[int]) -> None:
@@ -133,14 +128,14 @@ def test_checkout_takes_stock_atomically(app: Flask, client: FlaskClient, produc
 @pytest.mark.parametrize(
     ("body", "key", "fields"),
     [
-        ({**CONTACT, "email": "nope"}, KEY, {"email"}),
-        ({**CONTACT, "fullName": "", "city": 12}, KEY, {"fullName", "city"}),
-        ({**CONTACT, "address": "line\x00two"}, KEY, {"address"}),
-        ({**CONTACT, "country": "x" * 101}, KEY, {"country"}),
-        ({**CONTACT, "giftWrap": True}, KEY, {"giftWrap"}),
-        (CONTACT, "", set()),
-        (CONTACT, "short", set()),
-        (CONTACT, "k" * 65, set()),
+        ({**API_CONTACT, "email": "nope"}, KEY, {"email"}),
+        ({**API_CONTACT, "fullName": "", "city": 12}, KEY, {"fullName", "city"}),
+        ({**API_CONTACT, "address": "line\x00two"}, KEY, {"address"}),
+        ({**API_CONTACT, "country": "x" * 101}, KEY, {"country"}),
+        ({**API_CONTACT, "giftWrap": True}, KEY, {"giftWrap"}),
+        (API_CONTACT, "", set()),
+        (API_CONTACT, "short", set()),
+        (API_CONTACT, "k" * 65, set()),
         (["not", "an", "object"], KEY, set()),
     ],
 )

@@ -27,6 +27,7 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
+from .accounts_helpers import API_CONTACT
 from .sdk_helpers import BACKENDS
 from .sdk_helpers import running_shop
 from .sdk_helpers import SCARCE_PRODUCT
@@ -35,14 +36,6 @@ from .sdk_helpers import Shop
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long enough passphrase"
-CONTACT = {
-    "email": "jane@example.com",
-    "fullName": "Jane Shopper",
-    "address": "1 Main Street",
-    "city": "Springfield",
-    "postalCode": "12345",
-    "country": "United States",
-}
 _emails = iter(range(1, 10**6))
 
 
@@ -107,7 +100,11 @@ def stored(shop: Shop) -> dict[str, int]:
 def checkout(pb: PocketBase, key: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     order: dict[str, Any] = pb.send(
         "/api/checkout",
-        {"method": "POST", "body": CONTACT if body is None else body, "headers": {"Idempotency-Key": key}},
+        {
+            "method": "POST",
+            "body": API_CONTACT if body is None else body,
+            "headers": {"Idempotency-Key": key},
+        },
     )
     return order
 
@@ -226,14 +223,14 @@ def test_bad_input_is_a_4xx_with_data_and_stores_nothing(shop: Shop, pb: PocketB
         fails(400, lambda: collection(pb, "cart_items").update(line.id, {"quantity": -1})), "quantity"
     )
     bad_contact = fails(
-        400, lambda: checkout(pb, "a-long-enough-key-1", {**CONTACT, "email": "nope", "city": ""})
+        400, lambda: checkout(pb, "a-long-enough-key-1", {**API_CONTACT, "email": "nope", "city": ""})
     )
     assert (
         code(bad_contact, "email") == "validation_is_email"
         and code(bad_contact, "city") == "validation_required"
     )
     fails(400, lambda: checkout(pb, "short"))
-    fails(400, lambda: checkout(pb, "a-long-enough-key-2", {**CONTACT, "coupon": "FREE"}))
+    fails(400, lambda: checkout(pb, "a-long-enough-key-2", {**API_CONTACT, "coupon": "FREE"}))
     assert stored(shop) == before
 
     fails(404, lambda: collection(stranger, "cart_items").get_one(line.id))
