@@ -69,6 +69,12 @@ def test_sort_and_filter(client: FlaskClient, products: list[int]) -> None:
     assert _names(client, "filter=name!~'o'") == ["Mug", "Pen"]
     assert _names(client, "filter=name~'%25'") == []  # a LIKE wildcard is matched literally
     assert _names(client, "filter=slug='it\\'s'") == []
+    assert _names(client, "filter=created>'2000-01-01 00:00:00.000Z' %26%26 created<'2999-01-01'") == [
+        "Mug",
+        "Pen",
+        "Tote",
+    ]
+    assert _names(client, "filter=created<'2000-01-01T00:00:00Z'") == []
 
 
 def test_page_and_per_page(client: FlaskClient, products: list[int]) -> None:
@@ -93,6 +99,12 @@ def test_page_and_per_page(client: FlaskClient, products: list[int]) -> None:
         "filter=name > 'x' ; DROP TABLE products",
         "filter=priceCents='cheap'",
         "filter=name < null",
+        "filter=priceCents~'1'",
+        "filter=name~null",
+        "filter=created>'yesterday'",
+        "filter=created>5",
+        "filter=stock > true",
+        "filter=stock = false",
         "filter=stock > 99999999999999",
         "filter=" + "(" * 30 + "name='x'" + ")" * 30,
         "filter=" + "x" * 3000,

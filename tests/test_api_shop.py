@@ -187,3 +187,29 @@ def test_api_answers_never_set_cookies(client: FlaskClient, products: list[int])
         assert response.headers.getlist("Set-Cookie") == []
     # What depends on who asks is never cached; the catalogue may be.
     assert [response.headers.get("Cache-Control") for response in responses] == [None] + ["no-store"] * 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000,
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        '{"product": 1, "quantity": 1e999}',
+        '{"product": 1, "quantity": 123456789012345678901234567890}',
+        b'{"product": "\xff"}',
+        '{"product": "\\u0000"}',
+    ],
+    ids=["deep-array", "deep-object", "infinity", "huge-integer", "invalid-utf8", "nul"],
+)
+@pytest.mark.parametrize("path", ["/api/collections/cart_items/records", "/api/checkout"])
+def test_malformed_json_is_a_400_never_a_500(
+    app: Flask, client: FlaskClient, products: list[int], path: str, body: str | bytes
+) -> None:
+    headers = {**guest(client), "Idempotency-Key": KEY}
+    with app.app_context():
+        before = snapshot()
+    response = client.post(path, data=body, content_type="application/json", headers=headers)
+    assert response.status_code == 400
+    assert set(response.get_json()) == {"status", "message", "data"}
+    with app.app_context():
+        assert snapshot() == before

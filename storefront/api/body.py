@@ -22,14 +22,8 @@ from .errors import UNKNOWN_FIELD
 NOT_AN_OBJECT = "The request body must be a JSON object."
 
 
-def json_body(allowed: set[str], *, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object; 400 for anything else, and for fields outside ``allowed``.
-
-    With ``optional``, a request without a body (PocketBase's SDKs send none for some calls) reads
-    as ``{}``.
-    """
-    if optional and not request.get_data(cache=True):
-        return {}
+def json_body(allowed: set[str]) -> dict[str, Any]:
+    """The request's JSON object; 400 for anything else, and for fields outside ``allowed``."""
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # nesting deeper than the parser's stack

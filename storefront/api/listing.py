@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import UTC
 from typing import Any
 
 from flask import request
@@ -180,10 +182,16 @@ def _like_pattern(value: Any) -> str:
 
 
 def _compare(column: Column, op: str, value: Any) -> ColumnElement[bool]:
+    python_type = _python_type(column)
     if op in {"~", "!~"}:
+        if python_type is not str or value is None:
+            raise BadQuery("Invalid filter parameters: ~ and !~ compare text fields with text.")
         contains = func.lower(column).like(_like_pattern(value).lower(), escape="\\")
         return contains if op == "~" else ~contains
-    python_type = _python_type(column)
+    if python_type is datetime and isinstance(value, str):
+        value = _datetime(value)
+    if isinstance(value, bool) and python_type is not bool:
+        raise BadQuery(f"Invalid filter parameters: {value!r} is not a valid value for that field.")
     if value is not None and python_type is not None and not isinstance(value, python_type):
         if python_type is int and isinstance(value, float):
             pass  # a price compared with 12.5 is a fair question
@@ -200,6 +208,15 @@ def _compare(column: Column, op: str, value: Any) -> ColumnElement[bool]:
     if value is None and op not in {"=", "!="}:
         raise BadQuery("Invalid filter parameters: null can only be compared with = or !=.")
     return comparisons[op]()
+
+
+def _datetime(text: str) -> datetime:
+    """A time as PocketBase writes it (``2026-12-01 14:09:39.013Z``) or any ISO 8601 form; UTC if bare."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadQuery(f"Invalid filter parameters: {text!r} is not a date.") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _python_type(column: Column) -> type | None:
