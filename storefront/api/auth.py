@@ -21,6 +21,7 @@ from .body import json_body
 from .body import text
 from .errors import ApiError
 from .errors import FieldErrors
+from .errors import REQUIRED
 from .fields import api_json
 
 # PocketBase's words: the same for an unknown address and a wrong password (no account enumeration).
@@ -52,7 +53,7 @@ def auth_with_password(collection: str) -> Response:
     errors = FieldErrors()
     identity = text(body, "identity", errors).strip()
     if not identity and "identity" not in errors.data:
-        errors.add("identity", ("validation_required", "Cannot be blank."))
+        errors.add("identity", REQUIRED)
     password = text(body, "password", errors, any_text=True)
     errors.raise_if_any()
     try:
