@@ -60,10 +60,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(auth_views.bp)
+    from .auth import reset_pages
+
+    app.register_blueprint(reset_pages.bp)
 
     from .shop import views as shop_views
 
     app.register_blueprint(shop_views.bp)
+    from .shop import order_pages
+
+    app.register_blueprint(order_pages.bp)
     shop_views.init_app(app)
 
     from .admin import views as admin_views

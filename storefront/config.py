@@ -70,8 +70,13 @@ DEFAULTS: dict[str, Any] = {
     "VERIFICATION_EMAIL_RATE_LIMIT": "5 per hour",  # "send a new link" requests per client address
     # The shop's public address: links in mail start with it, never with the Host a request names.
     "SITE_URL": "http://localhost:5000",
-    # A password-reset code (JSON API) is single-use and expires after this long.
+    # A password-reset link or code (web page and JSON API) is single-use and expires after this long.
     "PASSWORD_RESET_LIFETIME": timedelta(hours=1),
+    "PASSWORD_RESET_RATE_LIMIT": "5 per hour",  # reset requests per client address, and per email
+    # The link in a receipt opens the order without any cookie, for this long.
+    "ORDER_LINK_LIFETIME": timedelta(days=90),
+    # Order look-ups per client address, per order number and per email (each counted on its own).
+    "ORDER_LOOKUP_RATE_LIMIT": "10 per hour",
     # Origins whose pages may call the JSON API from a browser (CORS): "*" (any, as PocketBase) or a
     # list. Safe as "*" because the API reads only the Authorization header, never cookies.
     "API_CORS_ORIGINS": "*",
@@ -103,6 +108,7 @@ _DURATIONS = (
     "ACTIVITY_UPDATE_INTERVAL",
     "VERIFICATION_TOKEN_LIFETIME",
     "PASSWORD_RESET_LIFETIME",
+    "ORDER_LINK_LIFETIME",
 )
 
 

@@ -2,7 +2,8 @@
 
 * ``outbox`` (development and tests): each message is stored in the ``outbox_messages`` table and
   written to the log, so a developer reads it at ``/dev/outbox`` (served only when the app runs in
-  debug or testing mode; a 404 otherwise) or in the console.
+  debug or testing mode; a 404 otherwise) or in the console. The page shows both parts of a message
+  (the HTML part in a sandboxed frame) and lists its links, so browser tests can follow them.
 * ``smtp`` (production): each message is sent through ``MAIL_SERVER`` with :mod:`smtplib`, with
   STARTTLS when ``MAIL_USE_TLS`` is set and a login when ``MAIL_USERNAME`` is set.
 
@@ -13,6 +14,7 @@ that sends mail can tell the shopper to try again instead of failing.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import Flask
 from flask import render_template
+from flask import Response
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import select
@@ -53,16 +56,22 @@ class OutboxMessage(Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)  # the HTML alternative, when the message has one
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 @dataclass(frozen=True)
 class Mail:
-    """One plain-text message."""
+    """One message: a plain-text ``body`` and, optionally, an ``html`` alternative of the same text.
+
+    Both parts go out as ``multipart/alternative``: a client shows the HTML part, and one that cannot
+    (or a reader who prefers plain text) shows the text part.
+    """
 
     recipient: str
     subject: str
     body: str
+    html: str | None = None
 
 
 def send_mail(mail: Mail) -> bool:
@@ -74,7 +83,9 @@ def send_mail(mail: Mail) -> bool:
 
 def _store_in_outbox(mail: Mail) -> bool:
     try:
-        db.session.add(OutboxMessage(recipient=mail.recipient, subject=mail.subject, body=mail.body))
+        db.session.add(
+            OutboxMessage(recipient=mail.recipient, subject=mail.subject, body=mail.body, html=mail.html)
+        )
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
@@ -92,6 +103,8 @@ def _send_smtp(mail: Mail) -> bool:
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(domain=str(config["MAIL_FROM"]).rpartition("@")[2].strip("> "))
     message.set_content(mail.body)
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html")
     try:
         with smtplib.SMTP(
             config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=config["MAIL_TIMEOUT"]
@@ -102,7 +115,7 @@ def _send_smtp(mail: Mail) -> bool:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             smtp.send_message(message)
     except (smtplib.SMTPException, OSError):
-        # The body holds a sign-in secret (a verification link): log the failure, never the body.
+        # The body holds a secret (a verification, reset or order link): log the failure, never the body.
         logger.exception("Could not send %r to %s through SMTP", mail.subject, mail.recipient)
         return False
     return True
@@ -122,8 +135,35 @@ def outbox() -> str:
         .limit(OUTBOX_PAGE_SIZE)
     ).scalars()
     return render_template(
-        "dev/outbox.html", messages=list(messages), backend=current_app.config["MAIL_BACKEND"]
+        "dev/outbox.html",
+        messages=[(message, links_in(message.body)) for message in messages],
+        backend=current_app.config["MAIL_BACKEND"],
     )
+
+
+@dev_bp.get("/outbox/<int:message_id>/html")
+def outbox_html(message_id: int) -> Response:
+    """The HTML part of one message, as a mail client would show it (the outbox page frames it)."""
+    if not (current_app.debug or current_app.testing):
+        abort(404)
+    message = db.get_or_404(OutboxMessage, message_id)
+    if message.html is None:
+        abort(404)
+    response = Response(message.html, mimetype="text/html")
+    # Mail HTML styles itself inline and must never run script; only the outbox page may frame it.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def links_in(text: str) -> list[str]:
+    """The web addresses in ``text``, in order, each once."""
+    return list(dict.fromkeys(_LINK.findall(text)))
 
 
 def init_app(app: Flask) -> None:

@@ -49,6 +49,7 @@ from ..shop.forms import CheckoutForm
 from ..shop.models import CartItem
 from ..shop.models import Order
 from ..shop.models import Product
+from ..shop.receipts import send_receipt
 from . import bp
 from .body import json_body
 from .body import text
@@ -325,6 +326,7 @@ def checkout() -> Response:
         placed = place_order(owner, contact, key)
     except CheckoutError as error:
         raise ApiError(400, error.message) from None
+    send_receipt(placed)  # after the order's commit: a failed mail never loses the order
     return api_json(order_to_dict(placed))
 
 

@@ -81,6 +81,9 @@ def register() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("account.upgrade", next=safe_next(request.args.get("next"))))
     form = RegisterForm()
+    if request.method == "GET" and not form.email.data:
+        # An order's page links here with the order's email, so the shopper need not type it again.
+        form.email.data = request.args.get("email", "")[:254]
     if form.validate_on_submit():
         try:
             record = create_account(form.email.data, form.password.data)

@@ -94,6 +94,8 @@ class Order(Model):
     country: Mapped[str] = mapped_column(String(100))
     total_cents: Mapped[int] = mapped_column(Integer)
     placed_by_anonymous: Mapped[bool] = mapped_column(default=False)
+    # When the receipt mail was handed over; NULL until then (it failed, or was never sent).
+    receipt_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     lines: Mapped[list[OrderLine]] = relationship(

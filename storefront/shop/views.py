@@ -39,6 +39,8 @@ from .forms import CartLineForm
 from .forms import CheckoutForm
 from .forms import RemoveLineForm
 from .models import Product
+from .order_links import order_link
+from .receipts import send_receipt
 
 bp = Blueprint("shop", __name__)
 
@@ -183,6 +185,7 @@ def checkout() -> Response | str | tuple[str, int]:
         except CheckoutError as error:
             flash(error.message, "error")
             return redirect(url_for("shop.cart"))
+        send_receipt(order)  # after the order's commit: a failed mail never loses the order
         return redirect(url_for("shop.order", number=order.number))
     if form.checkout_key.errors:
         # The hidden one-time key was missing or altered: nothing the shopper could correct, and sent
@@ -198,7 +201,9 @@ def order(number: str) -> str:
     placed = order_for(_identity(), number)  # type: ignore[arg-type]
     if placed is None:
         abort(404)
-    return render_template("shop/order.html", order=placed)
+    # Without a receipt the shopper's only other way back to the order is its link: show it here.
+    unsent_receipt_link = None if placed.receipt_sent_at else order_link(placed)
+    return render_template("shop/order.html", order=placed, unsent_receipt_link=unsent_receipt_link)
 
 
 def format_money(cents: int) -> str:

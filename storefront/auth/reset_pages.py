@@ -1,0 +1,103 @@
+"""Password reset on the web: ask for a link by email, then choose a new password from it.
+
+The rules (single use, expiry, no account enumeration, every other session ended) live in
+``password_reset.py``, shared with the JSON API; these pages only ask and answer.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField
+from wtforms import PasswordField
+from wtforms.validators import DataRequired
+from wtforms.validators import Email
+from wtforms.validators import Length
+
+from ..account.services import sign_in_with_cart_merge
+from ..extensions import limiter
+from .accounts import FieldError
+from .errors import AuthError
+from .forms import new_password as password_policy
+from .password_reset import check_reset_code
+from .password_reset import request_password_reset
+from .password_reset import reset_password
+from .password_reset import ResetFailed
+
+bp = Blueprint("reset", __name__, url_prefix="/account/reset")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Email(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired("Choose a new password."), Length(max=1024), password_policy]
+    )
+
+
+def _reset_limit() -> str:
+    return str(current_app.config["PASSWORD_RESET_RATE_LIMIT"])
+
+
+def _email_key() -> str:
+    return "password-reset-email:" + request.form.get("email", "").strip().casefold()[:254]
+
+
+def _no_store(page: str, status: int = 200) -> Response:
+    # The pages carry a reset code or an answer about an account: never kept by a cache.
+    response = Response(page, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(_reset_limit, methods=["POST"], key_func=_email_key)
+def request_link() -> Response:
+    """Ask for a reset link. The answer is the same whether or not the email has an account."""
+    form = ResetRequestForm()
+    sent = False
+    if form.validate_on_submit():
+        # An address has at most one account across the collections: at most one mail goes out.
+        for collection in current_app.config["AUTH_COLLECTIONS"]:
+            request_password_reset(collection, form.email.data)
+        sent = True
+    minutes = max(1, round(current_app.config["PASSWORD_RESET_LIFETIME"].total_seconds() / 60))
+    page = render_template("auth/reset_request.html", form=form, sent=sent, minutes=minutes)
+    return _no_store(page, 400 if form.errors else 200)
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
+def new_password(code: str) -> Response:
+    """The mailed link: choose a new password, which ends every other session and signs in here."""
+    form = NewPasswordForm()
+    try:
+        record = check_reset_code(code)
+        if form.validate_on_submit():
+            try:
+                record = reset_password(code, form.password.data, None)
+            except FieldError as error:
+                form.password.errors.append(error.message)
+            else:
+                try:
+                    sign_in_with_cart_merge(record.email, form.password.data)
+                except AuthError:
+                    flash("Your password is changed. Sign in with the new password.", "success")
+                    return redirect(url_for("auth.login"))
+                flash("Your password is changed. You've been signed out on your other devices.", "success")
+                return redirect(url_for("account.profile"))
+    except ResetFailed as error:
+        page = render_template("auth/reset_failed.html", message=error.message)
+        return _no_store(page, error.status)
+    page = render_template("auth/reset_password.html", form=form, record=record)
+    return _no_store(page, 400 if form.errors else 200)
