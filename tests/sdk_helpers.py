@@ -47,7 +47,7 @@ class Shop:
 
     def mailed_token(self, recipient: str, subject: str) -> str:
         """The token of the newest message to ``recipient`` with ``subject``: the last word of the
-        link (verification) or the code on a line of its own (password reset)."""
+        link (verification, password reset) or the code on a line of its own."""
         with self.app.app_context():
             message = db.session.execute(
                 select(OutboxMessage)
@@ -59,7 +59,7 @@ class Shop:
             db.session.rollback()
         for line in body.splitlines():
             line = line.strip()
-            if line.startswith(f"{SITE_URL}/account/verify/"):
+            if line.startswith((f"{SITE_URL}/account/verify/", f"{SITE_URL}/account/reset/")):
                 return line.rsplit("/", 1)[1]
             if line.count(".") == 2 and " " not in line and len(line) > 100:
                 return line
