@@ -164,4 +164,8 @@ def start_live_server(database_path: Path, host: str = "127.0.0.1", **overrides:
             flask_migrate.upgrade()
         seed_catalogue()
         db.session.remove()
-    return LiveServer(app, host=host).start()
+    server = LiveServer(app, host=host)
+    if "SITE_URL" not in overrides:
+        # Mailed links (receipts, resets) lead back to this server, so journeys can follow them.
+        app.config["SITE_URL"] = server.url
+    return server.start()
