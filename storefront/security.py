@@ -46,6 +46,13 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def personal_page(page: str, status: int = 200) -> Response:
+    """An HTML page no browser or proxy may keep a copy of: an order, a reset link (ASVS 14.3.2)."""
+    response = Response(page, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def safe_next(target: object) -> str | None:
     """Return ``target`` if it is a path on this site, else ``None`` (no open redirects).
 

@@ -23,6 +23,7 @@ from wtforms.validators import Length
 
 from ..account.services import sign_in_with_cart_merge
 from ..extensions import limiter
+from ..security import personal_page
 from .accounts import FieldError
 from .errors import AuthError
 from .forms import new_password as password_policy
@@ -52,13 +53,6 @@ def _email_key() -> str:
     return "password-reset-email:" + request.form.get("email", "").strip().casefold()[:254]
 
 
-def _no_store(page: str, status: int = 200) -> Response:
-    # The pages carry a reset code or an answer about an account: never kept by a cache.
-    response = Response(page, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.route("", methods=["GET", "POST"])
 @limiter.limit(_reset_limit, methods=["POST"])
 @limiter.limit(_reset_limit, methods=["POST"], key_func=_email_key)
@@ -73,7 +67,7 @@ def request_link() -> Response:
         sent = True
     minutes = max(1, round(current_app.config["PASSWORD_RESET_LIFETIME"].total_seconds() / 60))
     page = render_template("auth/reset_request.html", form=form, sent=sent, minutes=minutes)
-    return _no_store(page, 400 if form.errors else 200)
+    return personal_page(page, 400 if form.errors else 200)
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
@@ -98,6 +92,6 @@ def new_password(code: str) -> Response:
                 return redirect(url_for("account.profile"))
     except ResetFailed as error:
         page = render_template("auth/reset_failed.html", message=error.message)
-        return _no_store(page, error.status)
+        return personal_page(page, error.status)
     page = render_template("auth/reset_password.html", form=form, record=record)
-    return _no_store(page, 400 if form.errors else 200)
+    return personal_page(page, 400 if form.errors else 200)

@@ -17,6 +17,7 @@ from wtforms.validators import Length
 
 from ..auth.accounts import email_in_use
 from ..extensions import limiter
+from ..security import personal_page
 from .forms import printable
 from .order_links import normal_order_number
 from .order_links import order_from_link
@@ -52,24 +53,19 @@ def _email_key() -> str:
     return "order-lookup-email:" + request.form.get("email", "").strip().casefold()[:254]
 
 
-def _no_store(page: str, status: int = 200) -> Response:
-    """An order is personal: no browser or proxy may keep a copy (ASVS 14.3.2)."""
-    response = Response(page, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/view/<token>")
 def status(token: str) -> Response:
     """An order opened by its mailed link, with no cookie needed: this order only, never others."""
     try:
         order = order_from_link(token)
     except OrderLinkError as error:
-        return _no_store(render_template("shop/order_link_error.html", message=error.message), error.status)
+        return personal_page(
+            render_template("shop/order_link_error.html", message=error.message), error.status
+        )
     # A shopper whose email has no account yet is offered one; a guest upgrades the guest record.
     offer_account = not email_in_use(order.email)
     guest = current_user.is_authenticated and current_user.is_anonymous
-    return _no_store(
+    return personal_page(
         render_template("shop/order_status.html", order=order, offer_account=offer_account, guest=guest)
     )
 
@@ -86,4 +82,6 @@ def lookup() -> Response:
         send_order_link(form.order_number.data, form.email.data)
         sent = True
     status = 400 if form.errors else 200
-    return _no_store(render_template("shop/lookup.html", form=form, sent=sent, answer=LOOKUP_ANSWER), status)
+    return personal_page(
+        render_template("shop/lookup.html", form=form, sent=sent, answer=LOOKUP_ANSWER), status
+    )
