@@ -15,8 +15,10 @@ from werkzeug.routing import Rule
 from storefront.account.services import send_verification
 from storefront.admin import cleanup
 from storefront.auth.models import AuthRecord
+from storefront.auth.password_reset import RESET_TYPE
 from storefront.auth.tokens import issue_token
 from storefront.extensions import db
+from storefront.mail import OutboxMessage
 from storefront.shop.models import CartItem
 
 from .accounts_helpers import order_for_record
@@ -66,7 +68,9 @@ def world(app: Flask, products: list[int]) -> World:
         ids = {"guest": guest.id, "guest customer": customer.id, "account": account.id, "admin": admin.id}
         run = cleanup.start_run(cleanup.make_criteria(30), "admin:admin@example.com")
         verification = issue_token(account, "verification", extra={"email": account.email})
+        reset_code = issue_token(account, RESET_TYPE, extra={"email": account.email})
         send_verification(account)
+        message_id = db.session.execute(select(OutboxMessage.id)).scalars().first()
     number = order_for_record(app, ids["guest customer"], products[2])
     with app.app_context():
         line_id = db.session.execute(
@@ -81,6 +85,8 @@ def world(app: Flask, products: list[int]) -> World:
         "record_id": ids["account"],
         "line_id": str(line_id),
         "filename": "style.css",
+        "code": reset_code,
+        "message_id": str(message_id),
     }
     return World(ids, samples)
 

@@ -125,6 +125,11 @@ def test_html_posts_with_the_wrong_content_type_get_a_clear_answer(app: Flask, w
             client = as_admin(app, world)
             response = client.post(world.path(rule), data=body, content_type=content_type or None)
             where = f"{kind} body to {rule.rule}: {response.status_code}"
+            if kind == "json" and rule.rule == "/account/reset":
+                # Flask-WTF reads a JSON body as the form; this one fills the form's only field (an
+                # email), so the page answers as it does for the form: the same words for any email.
+                assert response.status_code == 200 and b"If an account uses that email" in response.data
+                continue
             # A clear refusal, or back to a page that says what happened.
             assert 400 <= response.status_code < 500 or response.status_code in (302, 303), where
 
