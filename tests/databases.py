@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from psycopg.rows import TupleRow
 
 MARKER = "storefront test suite: scratch database, its tables are dropped and made by the tests"
-# Where CREATE and DROP DATABASE are sent from: a database always there, then the named one.
-MAINTENANCE_DATABASES = ("postgres", "template1")
+# Where CREATE and DROP DATABASE are sent from, as createdb and dropdb do (not template1: a session
+# there makes every CREATE DATABASE on the server fail).
+MAINTENANCE_DATABASE = "postgres"
 
 
 class ForeignDatabase(Exception):
@@ -46,17 +47,9 @@ def server_connection(url: URL) -> Iterator[psycopg.Connection[TupleRow]]:
     may not exist yet, and which DROP DATABASE needs to be outside of)."""
     import psycopg
 
-    errors = []
-    for name in MAINTENANCE_DATABASES:
-        try:
-            connection = psycopg.connect(libpq(url.set(database=name)), autocommit=True, connect_timeout=3)
-        except psycopg.OperationalError as error:
-            errors.append(error)
-            continue
-        with connection:
-            yield connection
-        return
-    raise errors[-1]
+    maintenance = libpq(url.set(database=MAINTENANCE_DATABASE))
+    with psycopg.connect(maintenance, autocommit=True, connect_timeout=3) as connection:
+        yield connection
 
 
 def _exists(connection: psycopg.Connection[TupleRow], name: str) -> bool:
