@@ -63,13 +63,17 @@ ensure_venv() {
   if [ -d .venv ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
     rm -rf .venv
   fi
+  local why="pyproject.toml changed since the last install"
   if [ ! -x .venv/bin/python ]; then
     step "creating .venv with $("$python" --version)"
     "$python" -m venv .venv || fail "Could not create .venv with $python (see above)."
+    why="the first time only; about half a minute"
+  elif [ -z "$have" ]; then
+    why="no install of these scripts recorded yet"
   fi
   local target="."
   [ -n "$extras" ] && target=".[$extras]"
-  step "installing storefront${extras:+ with [$extras]} and its dependencies into .venv (pyproject.toml is new or changed)"
+  step "installing storefront${extras:+ with [$extras]} and its dependencies into .venv ($why)"
   rm -f "$stamp"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target"
   printf '%s %s\n' "$wanted" "$extras" >"$stamp"
