@@ -70,6 +70,8 @@ ensure_venv() {
     why="the first time only; about half a minute"
   elif [ -z "$have" ]; then
     why="no install of these scripts recorded yet"
+  elif [ "${have%% *}" = "$wanted" ]; then
+    why="[$extras] is not installed yet"
   fi
   local target="."
   [ -n "$extras" ] && target=".[$extras]"
