@@ -33,9 +33,9 @@ find_python() {
     fi
   done
   if [ -z "$python" ]; then
-    local found="no python3 at all"
+    local found="there is no python3"
     command -v python3 >/dev/null && found="python3 is $(python3 -c 'import platform; print(platform.python_version())')"
-    fail "storefront needs Python 3.11 or newer and $found here: install a newer Python (Debian 12 and Ubuntu 24.04 ship one: sudo apt-get install python3 python3-venv) and run this again."
+    fail "storefront needs Python 3.11 or newer, and here $found: install a newer Python (Debian 12 and Ubuntu 24.04 ship one: sudo apt-get install python3 python3-venv) and run this again."
   fi
   # Debian and Ubuntu ship the venv module (ensurepip) in a package of its own.
   if ! "$python" -c 'import ensurepip' 2>/dev/null; then
