@@ -33,7 +33,8 @@ CONTACT = ContactDetails(
     country="United Kingdom",
 )
 # The same details as the checkout form posts them.
-CONTACT_FORM: dict[str, str] = dataclasses.asdict(CONTACT)
+# The form posts the country as the ISO code its list offers; the order stores its name.
+CONTACT_FORM: dict[str, str] = {**dataclasses.asdict(CONTACT), "country": "GB"}
 
 
 def identity_id(client: FlaskClient) -> str | None:
@@ -116,5 +117,5 @@ def flashes(page: bytes) -> list[str]:
     """The flash messages on a page, as text."""
     return [
         html.unescape(re.sub(r"\s+", " ", text).strip())
-        for text in re.findall(r'<li class="flash[^"]*"[^>]*>(.*?)</li>', page.decode(), re.S)
+        for text in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page.decode(), re.S)
     ]
