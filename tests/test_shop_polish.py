@@ -286,7 +286,7 @@ def test_header_never_offers_sign_in_and_sign_out_together(
     client: FlaskClient, account: str, products: list[int]
 ) -> None:
     def header() -> str:
-        html = client.get("/").data.decode()
+        html: str = client.get("/").data.decode()
         return html[html.index("<header") : html.index("</header>")]
 
     visitor = header()
