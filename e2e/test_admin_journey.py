@@ -214,7 +214,7 @@ def check_progress_page(server: LiveServer, new_context_at: NewContextAt, url: s
     """axe-core and the screenshots need JavaScript: look at the progress page in a browser that runs
     it, with the auto-continue script blocked so the page stays as it is."""
     context = new_context_at(server)
-    context.route("**/static/admin.js", lambda route: route.abort())
+    context.route("**/static/admin.js?*", lambda route: route.abort())  # fingerprinted URL
     checker = context.new_page()
     sign_in_as_admin(checker)
     checker.goto(url)

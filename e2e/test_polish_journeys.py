@@ -20,6 +20,7 @@ from .helpers import expect_guest_notice
 from .helpers import fill_delivery
 from .helpers import screenshot
 from .live_server import LiveServer
+from .test_accounts_journeys import guest_checkout
 
 DELIVERY = {
     "Email": "mary@example.com",
@@ -89,13 +90,7 @@ def test_without_javascript_a_guest_checks_out_with_the_typed_quantity(
 
 def test_back_after_the_order_shows_the_order(page: Page, live_server: LiveServer) -> None:
     page.goto("/")
-    add_to_cart(page, "Brass Pen")
-    cart_link(page).click()
-    page.get_by_role("button", name="Checkout").click()
-    page.get_by_role("button", name="Continue as Guest").click()
-    fill_delivery(page, DELIVERY)
-    page.get_by_role("button", name="Place order").click()
-    expect(page.get_by_role("heading", name=re.compile("Thank you"))).to_be_visible()
+    guest_checkout(page, "Brass Pen")
     order_url = page.url
 
     page.go_back()

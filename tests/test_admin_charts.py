@@ -75,7 +75,7 @@ def test_dashboard_draws_accessible_charts_with_their_numbers(app: Flask, client
     html = client.get("/admin").data.decode()
     svgs = re.findall(r'<svg class="chart"[^>]*role="img" aria-labelledby="([^"]+)"', html)
     assert len(svgs) == 2
-    assert "<title id=\"chart-1-title\">Anonymous records per day, last 30 days</title>" in html
+    assert '<title id="chart-1-title">Anonymous records per day, last 30 days</title>' in html
     assert "Orders per day, by guests and by accounts" in html
     assert html.count('<details class="numbers">') == 2
     assert "<script" not in html
