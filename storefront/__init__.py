@@ -53,7 +53,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
     from . import errors
     from . import security
-    from .auth import api as auth_api
     from .auth import identity
     from .auth import views as auth_views
 
@@ -63,7 +62,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(auth_views.bp)
-    app.register_blueprint(auth_api.bp)
 
     from .shop import views as shop_views
 
@@ -78,4 +76,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     account_views.init_app(app)
     mail.init_app(app)
+
+    from . import api
+
+    api.init_app(app)
     return app

@@ -35,6 +35,15 @@ CONTACT = ContactDetails(
 # The same details as the checkout form posts them.
 # The form posts the country as the ISO code its list offers; the order stores its name.
 CONTACT_FORM: dict[str, str] = {**dataclasses.asdict(CONTACT), "country": "GB"}
+# The same details as a client of the JSON API sends them to POST /api/checkout.
+API_CONTACT: dict[str, str] = {
+    "email": CONTACT.email,
+    "fullName": CONTACT.full_name,
+    "address": CONTACT.address,
+    "city": CONTACT.city,
+    "postalCode": CONTACT.postal_code,
+    "country": CONTACT.country,
+}
 
 
 def identity_id(client: FlaskClient) -> str | None:

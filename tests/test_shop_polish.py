@@ -140,11 +140,12 @@ def test_the_order_page_is_never_stored(client: FlaskClient, products: list[int]
     assert client.get(placed.headers["Location"]).headers["Cache-Control"] == "no-store"
 
 
-def test_the_order_stores_the_country_name_from_its_code(
-    app: Flask, client: FlaskClient, products: list[int]
+@pytest.mark.parametrize("sent", ["NZ", "new zealand"])
+def test_the_order_stores_the_country_name_from_its_code_or_name(
+    app: Flask, client: FlaskClient, products: list[int], sent: str
 ) -> None:
     key = _guest_checkout(client, products[0])
-    client.post("/checkout", data={**CONTACT_FORM, "country": "NZ", "checkout_key": key})
+    client.post("/checkout", data={**CONTACT_FORM, "country": sent, "checkout_key": key})
     with app.app_context():
         assert db.session.execute(select(Order.country)).scalar_one() == "New Zealand"
 

@@ -245,7 +245,7 @@ def test_an_order_is_all_or_nothing(app: Flask, client: FlaskClient, products: l
         ("city", "", "Enter the town or city."),
         ("country", "", "Choose the country to deliver to."),
         ("country", "Atlantis", "Choose a country from the list."),
-        ("country", "United Kingdom", "Choose a country from the list."),
+        ("country", "Untied Kingdom", "Choose a country from the list."),
         ("postal_code", "x" * 21, "Field cannot be longer than 20 characters."),
     ],
 )

@@ -87,7 +87,9 @@ class ChangeResult:
     verification_sent: bool
 
 
-def upgrade_to_account(record: AuthRecord, email: str, password: str) -> ChangeResult:
+def upgrade_to_account(
+    record: AuthRecord, email: str, password: str, *, set_cookie: bool = True, site_url: str | None = None
+) -> ChangeResult:
     """Turn the anonymous ``record`` into a full account with ``email`` and ``password``.
 
     The record keeps its id, collection, cart and orders. Its password gets the slow hash, its token
@@ -96,6 +98,8 @@ def upgrade_to_account(record: AuthRecord, email: str, password: str) -> ChangeR
 
     Raises ``FieldError`` for input to correct, ``EmailTaken`` when any collection already has the
     address (the shopper should sign in instead: the cart is merged then) and ``NotAnonymous``.
+    The JSON API passes ``set_cookie=False`` (its client signs in again with the new password) and
+    its ``site_url`` for the link in the mail (see :func:`send_verification`).
     """
     if not record.is_anonymous:
         raise NotAnonymous()
@@ -118,8 +122,8 @@ def upgrade_to_account(record: AuthRecord, email: str, password: str) -> ChangeR
     except SQLAlchemyError as error:
         db.session.rollback()
         raise StorageError() from error
-    sign_in_with_token(issue_token(record))
-    return ChangeResult(record, send_verification(record))
+    sign_in_with_token(issue_token(record), set_cookie=set_cookie)
+    return ChangeResult(record, send_verification(record, site_url=site_url))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -239,15 +243,19 @@ def sign_out_shopper() -> bool:
 # Email verification.
 
 
-def send_verification(record: AuthRecord) -> bool:
+def send_verification(record: AuthRecord, *, site_url: str | None = None) -> bool:
     """Email ``record`` a signed link that confirms its address. Returns whether the mail went out.
 
     The link is a ``verification`` token keyed by the record's token key and bound to the address, so
-    it dies when the email or password changes, and expires after VERIFICATION_TOKEN_LIFETIME.
+    it dies when the email or password changes, and expires after VERIFICATION_TOKEN_LIFETIME. With
+    ``site_url`` the link starts with it instead of the address the request came to.
     """
     lifetime = current_app.config["VERIFICATION_TOKEN_LIFETIME"]
     token = issue_token(record, VERIFICATION_TYPE, lifetime=lifetime, extra={"email": record.email})
-    link = url_for("account.verify_email", token=token, _external=True)
+    if site_url is None:
+        link = url_for("account.verify_email", token=token, _external=True)
+    else:
+        link = site_url.rstrip("/") + url_for("account.verify_email", token=token)
     hours = max(1, round(lifetime.total_seconds() / 3600))
     body = render_template("mail/verify_email.txt", record=record, link=link, hours=hours)
     return send_mail(Mail(record.email, "Confirm your email address", body))
@@ -285,8 +293,9 @@ def _check_current_password(record: AuthRecord, password: str) -> None:
         raise FieldError("current_password", "Your current password is not correct.")
 
 
-def _commit_credentials_change(record: AuthRecord) -> None:
-    """Rotate the token key, save, and sign this device in again with a fresh token."""
+def _commit_credentials_change(record: AuthRecord, *, set_cookie: bool = True) -> None:
+    """Rotate the token key, save, and sign this device in again with a fresh token (with
+    ``set_cookie=False``, the JSON API's, the client signs in again itself)."""
     record.rotate_token_key()
     try:
         db.session.commit()
@@ -296,7 +305,7 @@ def _commit_credentials_change(record: AuthRecord) -> None:
     except SQLAlchemyError as error:
         db.session.rollback()
         raise StorageError("We could not save that change just now. Please try again.") from error
-    sign_in_with_token(issue_token(record))
+    sign_in_with_token(issue_token(record), set_cookie=set_cookie)
 
 
 def change_email(record: AuthRecord, new_email: str, current_password: str) -> ChangeResult:
@@ -314,12 +323,14 @@ def change_email(record: AuthRecord, new_email: str, current_password: str) -> C
     return ChangeResult(record, send_verification(record))
 
 
-def change_password(record: AuthRecord, current_password: str, new_password: str) -> None:
+def change_password(
+    record: AuthRecord, current_password: str, new_password: str, *, set_cookie: bool = True
+) -> None:
     """Set a new password: asks for the current one and signs every other device out."""
     _check_current_password(record, current_password)
     check_password_policy(new_password)
     record.password_hash = hash_password(new_password)
-    _commit_credentials_change(record)
+    _commit_credentials_change(record, set_cookie=set_cookie)
 
 
 def order_history(record: AuthRecord) -> list[Order]:

@@ -190,7 +190,4 @@ def init_app(app: Flask) -> None:
     if policy not in {member.value for member in MergePolicy}:
         choices = ", ".join(member.value for member in MergePolicy)
         raise RuntimeError(f"CART_MERGE_POLICY must be one of {choices}.")
-    from . import api
-
     app.register_blueprint(bp)
-    app.register_blueprint(api.bp)

@@ -26,3 +26,9 @@ def _names() -> dict[str, str]:
 def country_name(code: str | None) -> str | None:
     """The name of the country with this alpha-2 code, ``None`` for no such country."""
     return _names().get(code or "")
+
+
+def country_code(name: str | None) -> str | None:
+    """The alpha-2 code of a country named exactly as in the list (any case), else ``None``."""
+    wanted = (name or "").strip().casefold()
+    return next((code for code, label in country_choices() if label.casefold() == wanted), None)

@@ -23,6 +23,7 @@ from wtforms.validators import ValidationError
 
 from ..models import MAX_INTEGER_ID
 from .countries import country_choices
+from .countries import country_code
 from .countries import country_name
 
 _QUANTITY_RANGE = NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99.")
@@ -63,10 +64,19 @@ def printable(form: FlaskForm, field: Field) -> None:
 
 
 class CountryField(SelectField):
-    """The country, as an ISO 3166-1 alpha-2 code from the list; anything else is refused."""
+    """The country, as an ISO 3166-1 alpha-2 code from the list; anything else is refused.
+
+    A country's name as the list spells it is taken too (any case), as its code: the JSON API's
+    clients send names.
+    """
 
     def __init__(self, label: str, **kwargs: Any) -> None:
         super().__init__(label, choices=country_choices, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and country_name(valuelist[0]) is None:
+            valuelist = [country_code(valuelist[0]) or valuelist[0], *valuelist[1:]]
+        super().process_formdata(valuelist)
 
     def pre_validate(self, form: FlaskForm) -> None:
         if self.data and country_name(self.data) is None:
