@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from . import assets
     from . import cli
     from . import errors
     from . import security
@@ -57,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     identity.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(auth_views.bp)

@@ -33,7 +33,8 @@ CONTACT = ContactDetails(
     country="United Kingdom",
 )
 # The same details as the checkout form posts them.
-CONTACT_FORM: dict[str, str] = dataclasses.asdict(CONTACT)
+# The form posts the country as the ISO code its list offers; the order stores its name.
+CONTACT_FORM: dict[str, str] = {**dataclasses.asdict(CONTACT), "country": "GB"}
 # The same details as a client of the JSON API sends them to POST /api/checkout.
 API_CONTACT: dict[str, str] = {
     "email": CONTACT.email,
@@ -125,5 +126,5 @@ def flashes(page: bytes) -> list[str]:
     """The flash messages on a page, as text."""
     return [
         html.unescape(re.sub(r"\s+", " ", text).strip())
-        for text in re.findall(r'<li class="flash[^"]*"[^>]*>(.*?)</li>', page.decode(), re.S)
+        for text in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page.decode(), re.S)
     ]

@@ -38,7 +38,10 @@ class ChangePasswordForm(FlaskForm):
     )
     confirm = PasswordField(
         "Confirm new password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
     )
     submit = SubmitField("Change password")
 

@@ -39,16 +39,23 @@ new_password = service_check(check_password_policy)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1024)])
     submit = SubmitField("Sign in")
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), new_email])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024), new_password])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=254), new_email]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Choose a password."), Length(max=1024), new_password]
+    )
     confirm = PasswordField(
         "Confirm password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
     )
     submit = SubmitField("Create account")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_login import current_user
 from sqlalchemy import bindparam
@@ -22,6 +23,7 @@ from ..extensions import db
 from ..models import held_by_session
 from ..models import storable
 from ..models import table_of
+from ..models import utcnow
 from .cart import forget_current_cart
 from .cart import load_cart
 from .cart import transfer_cart
@@ -199,6 +201,23 @@ def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -
 def _order_for_key(owner_id: str, checkout_key: str) -> Order | None:
     return db.session.execute(
         select(Order).where(Order.checkout_key == checkout_key, Order.owner_id == owner_id)
+    ).scalar_one_or_none()
+
+
+# How long after placing an order an empty checkout shows that order again (Back from the
+# confirmation), rather than the empty cart.
+RECENT_ORDER = timedelta(hours=1)
+
+
+def latest_order(owner: AuthRecord | None, within: timedelta) -> Order | None:
+    """The newest order ``owner`` placed in the last ``within``, if any."""
+    if owner is None:
+        return None
+    return db.session.execute(
+        select(Order)
+        .where(Order.owner_id == owner.id, Order.created >= utcnow() - within)
+        .order_by(Order.created.desc(), Order.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
