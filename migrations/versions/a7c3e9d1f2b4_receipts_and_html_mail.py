@@ -1,7 +1,7 @@
 """receipts: when an order's receipt was sent, and the HTML part of outbox mail
 
 Revision ID: a7c3e9d1f2b4
-Revises: 947ce07558a9
+Revises: b7d3e1f0a925
 Create Date: 2026-12-01 16:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d1f2b4'
-down_revision = '947ce07558a9'
+down_revision = 'b7d3e1f0a925'
 branch_labels = None
 depends_on = None
 
