@@ -23,6 +23,7 @@ from .helpers import assert_accessible
 from .helpers import AUTH_COOKIE
 from .helpers import cart_link
 from .helpers import cookie
+from .helpers import fill_delivery
 from .helpers import screenshot
 from .helpers import VIEWPORTS
 from .live_server import LiveServer
@@ -83,10 +84,9 @@ def guest_order(page: Page, email: str) -> str:
     page.goto("/")
     add_to_cart(page, "Ceramic Mug")
     cart_link(page).click()
-    page.get_by_role("link", name="Checkout").click()
+    page.get_by_role("button", name="Checkout").click()
     page.get_by_role("button", name="Continue as Guest").click()
-    for label, value in delivery(email).items():
-        page.get_by_label(label, exact=True).fill(value)
+    fill_delivery(page, delivery(email))
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name=re.compile("Thank you"))).to_be_visible()
     number = ORDER_NUMBER.search(page.get_by_role("main").inner_text())
@@ -248,7 +248,9 @@ def test_forgot_password_end_to_end(
     fresh.get_by_label("Email", exact=True).fill(email)
     fresh.get_by_label("Password", exact=True).fill(PASSWORD)
     fresh.get_by_role("button", name="Sign in").click()
-    expect(fresh.get_by_text("The email or password is not correct.")).to_be_visible()
+    expect(fresh.get_by_label("Password", exact=True)).to_have_accessible_description(
+        "The email or password is not correct."
+    )
     fresh.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
     fresh.get_by_role("button", name="Sign in").click()
     expect(fresh.get_by_role("navigation", name="Main").get_by_role("link", name="Account")).to_be_visible()
