@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from .config import check_choice
 from .extensions import db
 from .models import Model
 from .models import utcnow
@@ -128,6 +129,5 @@ def outbox() -> str:
 
 def init_app(app: Flask) -> None:
     """Check the setting and register the developer's outbox page."""
-    if app.config["MAIL_BACKEND"] not in BACKENDS:
-        raise RuntimeError(f"MAIL_BACKEND must be one of {', '.join(BACKENDS)}.")
+    check_choice(app, "MAIL_BACKEND", BACKENDS)
     app.register_blueprint(dev_bp)

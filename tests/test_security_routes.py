@@ -6,7 +6,7 @@ day it is added (a route with an argument this module has no sample for fails th
   or without them;
 * no GET route changes state, whoever calls it (``last_active_at`` aside: the activity tracking writes
   it on any request, by design; in the ``eager`` try-before-you-buy mode a returning browser's GET also
-  creates its guest record, by design, see ``storefront/shop/visitors.py``);
+  creates its guest record, by design, see ``storefront/shop/guests.py``);
 * security headers on every page, for every kind of visitor;
 * session fixation: a session planted before registration, upgrade, guest checkout or a change of
   password is not the one after it (sign-in, sign-out and anonymous sign-in are in

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
-from storefront.shop import checkout
+from storefront.shop import guests
 from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
@@ -296,7 +296,7 @@ def test_a_failed_hand_over_makes_nothing_and_keeps_the_guest(
     def fail(*_args: object) -> None:
         raise OperationalError("UPDATE cart_items ...", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(checkout, "transfer_cart", fail)
+    monkeypatch.setattr(guests, "transfer_cart", fail)
     response = client.post("/checkout", data={"action": "guest-checkout"})
     monkeypatch.undo()
 

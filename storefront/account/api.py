@@ -14,9 +14,9 @@ from flask import jsonify
 from flask import Response
 from flask import url_for
 
-from ..auth.guards import current_account
-from ..auth.guards import full_account_required
-from ..auth.service import record_to_dict
+from ..auth import current_account
+from ..auth import full_account_required
+from ..auth import record_to_dict
 from ..extensions import csrf
 from ..models import as_utc
 from ..shop.models import Order

@@ -18,9 +18,13 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
+from ..auth import EMAIL_MAX_LENGTH
 from ..models import MAX_INTEGER_ID
+from .cart import MAX_LINE_QUANTITY
 
-_QUANTITY_RANGE = NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99.")
+_QUANTITY_RANGE = NumberRange(
+    min=1, max=MAX_LINE_QUANTITY, message=f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."
+)
 # An id no product can have is refused here: the database could not even look it up.
 _PRODUCT_ID = NumberRange(min=1, max=MAX_INTEGER_ID, message="That product is no longer available.")
 
@@ -62,7 +66,7 @@ class CheckoutForm(FlaskForm):
 
     email = EmailField(
         "Email",
-        validators=[DataRequired("Enter an email for the receipt."), Email(), Length(max=254)],
+        validators=[DataRequired("Enter an email for the receipt."), Email(), Length(max=EMAIL_MAX_LENGTH)],
     )
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), printable])
     address = StringField("Address", validators=[DataRequired(), Length(max=200), printable])
