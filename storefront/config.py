@@ -37,7 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
+    "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379 when several workers share limits
+    "RATELIMIT_KEY_PREFIX": "",  # apps sharing one Redis give each a prefix, so budgets stay apart
+    "RATELIMIT_SWALLOW_ERRORS": False,  # True: let requests through while the limit storage is down
     "RATELIMIT_HEADERS_ENABLED": False,
     "PROXY_FIX_X_FOR": 0,  # number of trusted proxies in front of the app
     # Strict-Transport-Security on HTTPS responses (ASVS 3.4.1); off for a local demo over HTTP.

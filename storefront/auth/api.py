@@ -1,4 +1,4 @@
-"""The PocketBase-shaped JSON API of CONTRACT section 3.
+"""The PocketBase-shaped JSON API.
 
 It authenticates with ``Authorization: Bearer <token>`` only, never with cookies, so it needs no CSRF
 token and never sets one. Every error is JSON ``{"status": ..., "message": ...}``.

@@ -1,6 +1,6 @@
 """The auth service: sign in anonymously, with a password or with a token, and sign out.
 
-These are the functions of CONTRACT section 1. Inside a request they also set or clear the auth
+These functions are the package's public Python API. Inside a request they also set or clear the auth
 cookie (``set_cookie=False`` is for the JSON API, which answers with the token instead).
 """
 
@@ -52,7 +52,7 @@ class AuthData:
     record: AuthRecord
 
     def to_dict(self) -> dict[str, Any]:
-        """The PocketBase-shaped JSON of CONTRACT section 3."""
+        """The PocketBase-shaped JSON of the API's AuthData."""
         return {"token": self.token, "record": record_to_dict(self.record)}
 
 
@@ -139,11 +139,11 @@ def _count_anonymous_creation() -> None:
     """Anti-automation (ASVS 2.4.1): at most ANONYMOUS_RATE_LIMIT new records per client address."""
     # The app's own setting, not limiter.enabled: the limiter is a module-level singleton, and in a
     # process with several apps (tests) the last init_app would decide for all of them.
-    if not has_request_context() or not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not has_request_context() or not current_app.config["RATELIMIT_ENABLED"]:
         return  # the CLI and scripts are not clients
     item = parse(current_app.config["ANONYMOUS_RATE_LIMIT"])
     identifiers = ["anonymous-sign-in", get_remote_address()]
-    if prefix := current_app.config.get("RATELIMIT_KEY_PREFIX"):
+    if prefix := current_app.config["RATELIMIT_KEY_PREFIX"]:
         # As Flask-Limiter keys its own limits: apps sharing one Redis keep separate budgets.
         identifiers.insert(0, str(prefix))
     try:
@@ -151,7 +151,7 @@ def _count_anonymous_creation() -> None:
     except Exception as exc:  # the limiter's storage (Redis) is unreachable: its errors vary
         # As Flask-Limiter does for its own limits: let the request through only when the operator
         # chose RATELIMIT_SWALLOW_ERRORS; otherwise refuse with a message a shopper can act on.
-        if current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
+        if current_app.config["RATELIMIT_SWALLOW_ERRORS"]:
             logger.exception("Rate-limit storage failed; anonymous sign-in allowed without a count")
             return
         raise StorageError() from exc

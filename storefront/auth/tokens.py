@@ -87,8 +87,8 @@ def verify_token(
     except jwt.PyJWTError as exc:
         raise InvalidToken() from exc
     record_id = unverified.get("id")
-    # Only something shaped like an id (``new_id``) is looked up: the claim is not trusted yet, and a
-    # NUL character in it made PostgreSQL refuse the query (a 500 on every page for that cookie).
+    # Only something shaped like an id (``new_id``) is looked up: the claim is not trusted yet, and
+    # PostgreSQL refuses a query with a NUL character in it (a 500 on every page for that cookie).
     if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
         raise InvalidToken()
     record = db.session.get(AuthRecord, record_id)
