@@ -22,8 +22,6 @@ VIEWPORTS: dict[str, ViewportSize] = {
     "desktop": {"width": 1280, "height": 800},
 }
 GUEST_NOTICE = "You're shopping as a guest"
-AUTH_COOKIE = "storefront_auth"
-SECURE_AUTH_COOKIE = "__Host-storefront_auth"
 # A desktop Chrome user agent: the default one of headless Chromium says "HeadlessChrome", which the
 # shop rightly counts as an automated client (no account in eager mode).
 DESKTOP_CHROME_UA = (
@@ -61,7 +59,7 @@ def cookie(context: BrowserContext, name: str) -> Cookie | None:
 
 
 def expect_guest_notice(page: Page, *, visible: bool = True) -> None:
-    """The guest banner of every page while signed in anonymously (CONTRACT section 2)."""
+    """The guest banner of every page while signed in anonymously."""
     notice = page.get_by_text(GUEST_NOTICE)
     if visible:
         expect(notice).to_be_visible()

@@ -1,4 +1,4 @@
-"""Sign-in with cart merge and retiring the guest record (issue 4, item 4), and sign-out (item 6)."""
+"""Sign-in with cart merge and retiring the guest record, and sign-out."""
 
 from __future__ import annotations
 
@@ -19,16 +19,16 @@ from storefront.shop.checkout import order_for
 from . import conftest
 from .accounts_helpers import cart_of
 from .accounts_helpers import flashes
-from .accounts_helpers import identity_id
-from .accounts_helpers import order_for_record
 from .accounts_helpers import order_owners
 from .accounts_helpers import record
-from .accounts_helpers import set_cart
-from .accounts_helpers import start_guest
-from .conftest import auth_cookie
 from .conftest import csrf_token_from
-from .conftest import make_account
 from .conftest import sign_in
+from .factories import auth_cookie
+from .factories import identity_id
+from .factories import make_account
+from .factories import order_for_record
+from .factories import set_cart
+from .factories import start_guest
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The JSON API of CONTRACT section 3: status codes, JSON shapes, Bearer-only authentication."""
+"""The JSON API: status codes, JSON shapes, Bearer-only authentication."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from storefront.extensions import db
 from storefront.models import as_utc
 from storefront.models import utcnow
 
-from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
 from .auth_helpers import set_cookies
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import AUTH_COOKIE
+from .factories import make_account
+from .factories import PASSWORD
 
 RECORD_KEYS = {"id", "collectionName", "email", "username", "verified", "isAnonymous", "created", "updated"}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")

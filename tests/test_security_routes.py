@@ -33,13 +33,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from . import route_helpers
-from .accounts_helpers import CONTACT_FORM
 from .auth_helpers import plant_session
 from .auth_helpers import planted_session_survives
 from .auth_helpers import set_cookies
 from .conftest import csrf_token_from
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
+from .factories import make_account
+from .factories import PASSWORD
 from .proof_helpers import snapshot
 from .route_helpers import client_as
 from .route_helpers import is_api
@@ -48,7 +49,6 @@ from .route_helpers import VISITORS
 from .route_helpers import World
 from .test_security_headers import assert_hardened
 
-AUTH_COOKIE = "storefront_auth"
 CSRF_MESSAGE = b"This form has expired or was sent from another site."
 ACTIVITY = frozenset({"auth_records.last_active_at"})
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
