@@ -1,5 +1,5 @@
-"""The database layer: settings that must hold on every connection, and the connection a bulk
-delete runs on."""
+"""The database layer: settings that must hold on every connection, how requests use transactions,
+and the connection a bulk delete runs on."""
 
 from __future__ import annotations
 
@@ -9,11 +9,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from flask import has_request_context
+from flask import request
 from sqlalchemy import Connection
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm import UOWTransaction
 
 from .extensions import db
+
+_READING = "reads outside a transaction"
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 # Read the database file through a memory map of up to this many bytes instead of a read() call per
 # page. Each gunicorn worker has its own connection, and every write by one worker empties the page
@@ -37,6 +46,51 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
     cursor.close()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _reads_outside_a_transaction(state: ORMExecuteState) -> None:
+    """PostgreSQL: a GET or HEAD request reads without BEGIN and ROLLBACK, until it writes.
+
+    psycopg sends BEGIN before a request's first statement, and the request's end sends ROLLBACK:
+    two round trips to the server around a page that only reads. Under PostgreSQL's READ COMMITTED
+    each statement reads its own snapshot, inside a transaction or not, so these reads lose nothing
+    in autocommit mode (Django's default). SQLite is left alone: pysqlite never begins a
+    transaction for a read.
+
+    No caller has to remember anything when it writes: the first statement that is not a SELECT
+    ends the reading (a commit of nothing), and the write begins a transaction that the caller
+    commits or rolls back as a whole.
+    """
+    session = state.session
+    if session.info.get(_READING):
+        if not state.is_select:
+            session.commit()
+        return
+    if not state.is_select or session.in_transaction():
+        return
+    if not has_request_context() or request.method not in _SAFE_METHODS:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_READING] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _no_unit_of_work_while_reading(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """The unit of work cannot end the reading by itself (a flush cannot commit), so a safe request
+    that writes through it after reading outside a transaction is a mistake, refused here rather
+    than written one statement at a time. Safe requests write with statements (last activity, an
+    eager sign-in)."""
+    if session.info.get(_READING):
+        raise RuntimeError("A GET request may write only with statements (session.execute), not by flushing.")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_reading(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_READING, None)
 
 
 @contextmanager

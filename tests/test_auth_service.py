@@ -11,6 +11,7 @@ from flask import Flask
 from flask import g
 from flask import session
 from flask_login import current_user
+from sqlalchemy import Insert
 from sqlalchemy.exc import OperationalError
 
 from storefront.auth import AuthData
@@ -310,10 +311,14 @@ def test_endless_collisions_give_a_storage_error_and_no_record(monkeypatch: pyte
 
 
 def test_a_storage_failure_is_a_storage_error_with_a_shopper_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail_inserts(*args: Any, **kwargs: Any) -> None:
-        raise OperationalError("INSERT INTO auth_records ...", {}, Exception("database is locked"))
+    execute = db.session.execute
 
-    monkeypatch.setattr(db.session, "flush", fail_inserts)
+    def fail_inserts(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(statement, Insert):
+            raise OperationalError("INSERT INTO auth_records ...", {}, Exception("database is locked"))
+        return execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", fail_inserts)
     with pytest.raises(StorageError) as caught:
         sign_in_anonymously()
     monkeypatch.undo()

@@ -57,7 +57,7 @@ def test_an_in_memory_database_still_enforces_foreign_keys() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# PostgreSQL: every request's statements run in a transaction, reads included
+# PostgreSQL: safe requests read outside a transaction (storefront.database._reads_outside_a_transaction)
 
 
 def _postgresql_only(app: Flask) -> None:
@@ -80,13 +80,26 @@ def _autocommit_of_each_statement(app: Flask) -> Iterator[list[tuple[str, bool]]
         yield seen
 
 
+def test_a_get_reads_without_begin_and_a_post_writes_in_a_transaction(
+    app: Flask, client: FlaskClient, products: list[int]
+) -> None:
+    _postgresql_only(app)
+    client.post("/cart/add", data={"product_id": products[0]})  # a guest with a cart: the page reads
+    with _autocommit_of_each_statement(app) as seen:
+        assert client.get("/").status_code == 200
+    assert seen and all(autocommit for _, autocommit in seen), seen
+    with _autocommit_of_each_statement(app) as seen:
+        assert client.post("/cart/add", data={"product_id": products[1]}).status_code == 302
+    assert any(word == "INSERT" for word, _ in seen) and not any(autocommit for _, autocommit in seen), seen
+
+
 @pytest.mark.parametrize("config_overrides", [{"TRY_BEFORE_YOU_BUY": "eager"}])
 def test_an_eager_sign_in_after_reading_is_still_one_transaction(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A returning browser whose cookie names a deleted record: the page reads that record first,
-    then signs the visitor in anonymously. If the sign-in fails after the INSERT, the INSERT is
-    rolled back with it: no statement of the request runs outside its transaction."""
+    """A returning browser whose cookie names a deleted record: the page reads that record first
+    (outside a transaction), then signs the visitor in anonymously, and nothing in the sign-in asks
+    for a transaction. If the sign-in fails after the INSERT, the INSERT is rolled back with it."""
     _postgresql_only(app)
     with app.test_request_context("/"):
         gone = sign_in_anonymously().record
@@ -102,7 +115,19 @@ def test_an_eager_sign_in_after_reading_is_still_one_transaction(
     monkeypatch.setattr(service, "sign_in_with_password", fail)
     with _autocommit_of_each_statement(app) as seen, pytest.raises(RuntimeError):
         client.get("/", headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"})
-    assert ("SELECT", False) in seen and ("INSERT", False) in seen, seen
-    assert not any(autocommit for _, autocommit in seen), seen
+    assert ("SELECT", True) in seen and ("INSERT", False) in seen, seen
     with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one() == 0
+
+
+def test_a_get_cannot_write_through_the_unit_of_work_after_reading(app: Flask) -> None:
+    """A flush cannot end the reading by itself: it is refused instead of writing statement by
+    statement outside a transaction."""
+    _postgresql_only(app)
+    with app.test_request_context("/", method="GET"):
+        db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one()
+        db.session.add(AuthRecord(collection="users", email="a@example.com", username="a", password_hash="!"))
+        with pytest.raises(RuntimeError, match="only with statements"):
+            db.session.flush()
+        db.session.rollback()
         assert db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one() == 0

@@ -15,7 +15,6 @@ from flask import current_app
 from flask import has_request_context
 from flask_limiter.util import get_remote_address
 from limits import parse
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,6 +23,7 @@ from ..extensions import limiter
 from ..models import as_utc
 from ..models import new_id
 from ..models import storable
+from . import statements
 from .errors import AuthError
 from .errors import InvalidCredentials
 from .errors import RateLimited
@@ -167,18 +167,16 @@ def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> str:
     # It is no secret; the generated password is what protects the account.
     record_id = new_id()
     email = f"anonymous-{record_id}@{domain}"
-    db.session.add(
-        AuthRecord(
-            id=record_id,
-            collection=collection,
-            email=email,
-            username=f"guest-{record_id}",
-            verified=False,
-            is_anonymous=True,
-            password_hash=hash_generated_secret(secret),
-        )
+    db.session.execute(
+        statements.INSERT_ANONYMOUS_RECORD,
+        {
+            "id": record_id,
+            "collection": collection,
+            "email": email,
+            "username": f"guest-{record_id}",
+            "password_hash": hash_generated_secret(secret),
+        },
     )
-    db.session.flush()
     return email
 
 
@@ -186,10 +184,10 @@ def find_record(collection: str, email: str) -> AuthRecord | None:
     """The record with ``email`` in ``collection``, if any (never, for text no database can hold)."""
     if not storable(email):
         return None
-    query = select(AuthRecord).where(
-        AuthRecord.collection == collection, AuthRecord.email == normalize_email(email)
+    found = db.session.execute(
+        statements.RECORD_BY_EMAIL, {"collection": collection, "email": normalize_email(email)}
     )
-    return db.session.execute(query).scalar_one_or_none()
+    return found.scalar_one_or_none()
 
 
 def authenticate(email: str, password: str, collection: str = "users") -> AuthRecord:

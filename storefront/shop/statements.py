@@ -1,11 +1,13 @@
-"""The statements this shop builds once, on tables rather than through the ORM.
+"""The shop's statements built once, on tables rather than through the ORM.
 
-Everything else is written the plain way (``db.session.execute(select(...))``, the unit of work,
-WTForms, Flask-Login). A statement earns a place here only when ``python -m bench``, run side by
-side with and without it, shows it is worth more than 3% of a figure. Each one here runs on a hot
-path, loads no objects, and takes its values as bound parameters: SQLAlchemy then reuses the
-statement and its compiled form instead of rebuilding both on every call, as its ORM UPDATE and
-DELETE path does.
+The rule for every shortcut in this code base: everything is written the plain way
+(``db.session.execute(select(...))``, the unit of work, ``Session.get``, WTForms, Flask-Login), and a
+hand-built statement or a bypass of a library stays only where the benchmark, run side by side with
+and without it, shows it is worth more than 3% of a figure (docs/architecture.md lists them). A
+statement here runs on a hot path and takes its values as bound parameters: SQLAlchemy then reuses
+it and its compiled form instead of building both on every call, as its ORM UPDATE and DELETE path
+does. The auth service's two are in ``storefront/auth/statements.py``: it is the layer below and
+cannot import this one.
 """
 
 from __future__ import annotations
