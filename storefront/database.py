@@ -58,9 +58,9 @@ def _reads_outside_a_transaction(state: ORMExecuteState) -> None:
     in autocommit mode (Django's default). SQLite is left alone: pysqlite never begins a
     transaction for a read.
 
-    No caller has to remember anything when it writes: the first statement that is not a SELECT
-    ends the reading (a commit of nothing), and the write begins a transaction that the caller
-    commits or rolls back as a whole.
+    No caller has to remember anything when it writes: the first statement that is not a SELECT, or
+    the first new row added to the session, ends the reading (a commit of nothing), and the write
+    begins a transaction that the caller commits or rolls back as a whole.
     """
     session = state.session
     if session.info.get(_READING):
@@ -77,12 +77,19 @@ def _reads_outside_a_transaction(state: ORMExecuteState) -> None:
     session.info[_READING] = True
 
 
+@event.listens_for(Session, "before_attach")
+def _new_rows_begin_a_transaction(session: Session, _instance: object) -> None:
+    """A new row added after reading outside a transaction ends the reading too, so its INSERT, and
+    whatever the caller writes with it, is one transaction."""
+    if session.info.get(_READING):
+        session.commit()
+
+
 @event.listens_for(Session, "before_flush")
 def _no_unit_of_work_while_reading(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    """The unit of work cannot end the reading by itself (a flush cannot commit), so a safe request
-    that writes through it after reading outside a transaction is a mistake, refused here rather
-    than written one statement at a time. Safe requests write with statements (last activity, an
-    eager sign-in)."""
+    """Changes to rows loaded while reading outside a transaction cannot end the reading themselves (a
+    flush cannot commit): refused rather than written one statement at a time. Safe requests write
+    with statements (last activity, an eager sign-in) or new rows."""
     if session.info.get(_READING):
         raise RuntimeError("A GET request may write only with statements (session.execute), not by flushing.")
 

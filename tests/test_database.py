@@ -120,14 +120,26 @@ def test_an_eager_sign_in_after_reading_is_still_one_transaction(
         assert db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one() == 0
 
 
-def test_a_get_cannot_write_through_the_unit_of_work_after_reading(app: Flask) -> None:
-    """A flush cannot end the reading by itself: it is refused instead of writing statement by
-    statement outside a transaction."""
+def test_a_get_that_adds_a_row_after_reading_writes_it_in_a_transaction(app: Flask) -> None:
     _postgresql_only(app)
-    with app.test_request_context("/", method="GET"):
+    with app.test_request_context("/", method="GET"), _autocommit_of_each_statement(app) as seen:
         db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one()
         db.session.add(AuthRecord(collection="users", email="a@example.com", username="a", password_hash="!"))
+        db.session.commit()
+    assert ("SELECT", True) in seen and ("INSERT", False) in seen, seen
+
+
+def test_a_get_cannot_change_a_row_it_read_outside_a_transaction(app: Flask) -> None:
+    """A flush of a changed row cannot end the reading by itself: it is refused instead of writing
+    statement by statement outside a transaction."""
+    _postgresql_only(app)
+    with app.app_context():
+        db.session.add(AuthRecord(collection="users", email="a@example.com", username="a", password_hash="!"))
+        db.session.commit()
+    with app.test_request_context("/", method="GET"):
+        record = db.session.execute(select(AuthRecord)).scalar_one()
+        record.username = "changed"
         with pytest.raises(RuntimeError, match="only with statements"):
             db.session.flush()
         db.session.rollback()
-        assert db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one() == 0
+        assert db.session.execute(select(AuthRecord.username)).scalar_one() == "a"
