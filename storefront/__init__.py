@@ -29,6 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import account
     from . import admin
+    from . import api
     from . import auth
     from . import cli
     from . import database  # noqa: F401  (registers the SQLite pragmas)
@@ -58,6 +59,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     mail.init_app(app)
     # Each feature package checks its settings and registers its blueprints, bottom layer first.
-    for package in (auth, shop, account, admin):
+    for package in (auth, shop, account, admin, api):
         package.init_app(app)
     return app

@@ -78,6 +78,13 @@ DEFAULTS: dict[str, Any] = {
     # Email verification links are signed per record and expire after this long.
     "VERIFICATION_TOKEN_LIFETIME": timedelta(hours=24),
     "VERIFICATION_EMAIL_RATE_LIMIT": "5 per hour",  # "send a new link" requests per client address
+    # The shop's public address: links in mail start with it, never with the Host a request names.
+    "SITE_URL": "http://localhost:5000",
+    # A password-reset code (JSON API) is single-use and expires after this long.
+    "PASSWORD_RESET_LIFETIME": timedelta(hours=1),
+    # Origins whose pages may call the JSON API from a browser (CORS): "*" (any, as PocketBase) or a
+    # list. Safe as "*" because the API reads only the Authorization header, never cookies.
+    "API_CORS_ORIGINS": "*",
     # Outgoing mail: "outbox" keeps messages in the database and the log (read them at /dev/outbox in
     # debug or testing); "smtp" sends them through MAIL_SERVER (the production default).
     "MAIL_BACKEND": "outbox",
@@ -105,6 +112,7 @@ _DURATIONS = (
     "AUTH_TOKEN_REFRESH_AFTER",
     "ACTIVITY_UPDATE_INTERVAL",
     "VERIFICATION_TOKEN_LIFETIME",
+    "PASSWORD_RESET_LIFETIME",
 )
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import render_template
-from flask import request
 from flask import Response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .auth.api import json_error
-from .auth.api import json_http_error
+from .api.errors import ApiError
+from .api.errors import response_for
 from .auth.errors import AuthError
+from .auth.guards import is_api_request
 from .extensions import db
 
 _TITLES = {
@@ -26,12 +26,6 @@ _TITLES = {
 }
 
 
-def _wants_json() -> bool:
-    # The API blueprint has its own handlers, but a request under /api/ that matches no route (an
-    # unknown path, a wrong method) never reaches the blueprint: its error is handled here.
-    return request.path.startswith("/api/")
-
-
 def render_error(status: int, message: str) -> tuple[str, int]:
     """The HTML error page."""
     title = _TITLES.get(status, "Something went wrong")
@@ -39,8 +33,8 @@ def render_error(status: int, message: str) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    """Register the error handlers: HTML pages, and the API's JSON errors for paths under ``/api/``
-    that the API blueprint's own handlers (see ``auth/api.py``) never see."""
+    """Register the error handlers: HTML pages, and for every path under ``/api/`` (a route of the
+    API, or none: an unknown path, a wrong method) the API's one JSON error answer."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -49,24 +43,28 @@ def init_app(app: Flask) -> None:
             "This form has expired or was sent from another site. Please go back and try again.",
         )
 
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return response_for(error)
+
     @app.errorhandler(AuthError)
-    def auth_error(error: AuthError) -> tuple[str, int] | tuple[Response, int]:
-        if _wants_json():
-            return json_error(error.status, error.message)
+    def auth_error(error: AuthError) -> tuple[str, int] | Response:
+        if is_api_request():
+            return response_for(error)
         return render_error(error.status, error.message)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | tuple[Response, int] | HTTPException:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response | HTTPException:
         status = error.code or 500
         if status < 400:
             return error
+        if is_api_request():
+            return response_for(error)
         if status >= 500:
             # A view that died on a database error left the request's transaction broken (PostgreSQL
             # refuses every later statement, SQLAlchemy wants a rollback first), and the page reads
             # the visitor's cart: without this the error page itself failed, a bare 500.
             db.session.rollback()
-        if _wants_json():
-            return json_http_error(error)
         messages = {
             404: "We couldn't find that page. It may have moved, or the address may be mistyped.",
             413: "The form you sent is larger than this shop accepts.",

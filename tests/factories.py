@@ -46,6 +46,15 @@ CONTACT = ContactDetails(
 )
 # The same details as the checkout form posts them.
 CONTACT_FORM: dict[str, str] = dataclasses.asdict(CONTACT)
+# The same details as a client of the JSON API sends them to POST /api/checkout.
+API_CONTACT: dict[str, str] = {
+    "email": CONTACT.email,
+    "fullName": CONTACT.full_name,
+    "address": CONTACT.address,
+    "city": CONTACT.city,
+    "postalCode": CONTACT.postal_code,
+    "country": CONTACT.country,
+}
 
 
 # ---------------------------------------------------------------------------------------------------

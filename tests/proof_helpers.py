@@ -13,8 +13,10 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import ExitStack
 from typing import Any
 
+import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -58,6 +60,20 @@ def postgres_pass() -> bool:
 
 def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def server_database_url(
+    backend: str, stack: ExitStack, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> str:
+    """The database of a test that runs a real server: a SQLite file for ``sqlite...`` backends, else a
+    PostgreSQL database of its own (skipped, with the reason, when no server answers), dropped when
+    ``stack`` closes."""
+    if backend == "postgresql":
+        server, reason = postgres_server()
+        if server is None:
+            pytest.skip(reason)
+        return stack.enter_context(postgres_database(server, f"storefront_{name}"))
+    return f"sqlite:///{tmp_path_factory.mktemp(name) / 'shop.sqlite'}"
 
 
 @contextmanager

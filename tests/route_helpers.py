@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from storefront.account.services import send_verification
@@ -16,6 +17,7 @@ from storefront.admin import cleanup
 from storefront.auth.models import AuthRecord
 from storefront.auth.tokens import issue_token
 from storefront.extensions import db
+from storefront.shop.models import CartItem
 
 from .factories import AUTH_COOKIE
 from .factories import make_account
@@ -65,12 +67,18 @@ def world(app: Flask, products: list[int]) -> World:
         verification = issue_token(account, "verification", extra={"email": account.email})
         send_verification(account)
     number = order_for_record(app, ids["guest customer"], products[2])
+    with app.app_context():
+        line_id = db.session.execute(
+            select(CartItem.id).where(CartItem.owner_id == ids["guest"])
+        ).scalar_one()
     samples = {
         "product_id": str(products[0]),
         "number": number,
         "run_id": str(run.id),
         "token": verification,
         "collection": "users",
+        "record_id": ids["account"],
+        "line_id": str(line_id),
         "filename": "style.css",
     }
     return World(ids, samples)

@@ -13,8 +13,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from storefront import create_app
-from storefront.auth.api import json_error
-from storefront.auth.errors import AuthError
 from storefront.auth.guards import current_account
 from storefront.auth.guards import full_account_required
 from storefront.auth.passwords import is_slow_hash
@@ -276,7 +274,8 @@ def test_api_order_history_needs_a_full_account(
     assert missing.status_code == 401
     assert missing.get_json() == {
         "status": 401,
-        "message": "The request needs a valid Authorization: Bearer token.",
+        "message": "The request requires valid record authorization token.",
+        "data": {},
     }
     bad = client.get("/api/account/orders", headers={"Authorization": "Bearer nonsense"})
     assert bad.status_code == 401
@@ -306,14 +305,11 @@ def test_api_ignores_the_cookie(client: FlaskClient, account: str) -> None:
 
 
 def test_guard_is_one_line_on_any_api_view(database_uri: str) -> None:
-    """The decorator guards a Bearer API view of any blueprint under /api/ with the same rule."""
+    """The decorator guards a token API view of any blueprint under /api/ with the same rule, and
+    the app's JSON error answer serves it without a handler of its own."""
     app = create_app(conftest.make_test_config(database_uri))
     extra = Blueprint("extra_api", __name__, url_prefix="/api/extra")
     csrf.exempt(extra)
-
-    @extra.errorhandler(AuthError)
-    def _error(error: AuthError) -> tuple[Response, int]:
-        return json_error(error.status, error.message)
 
     @extra.get("/whoami")
     @full_account_required

@@ -1,4 +1,5 @@
-"""The JSON API: status codes, JSON shapes, Bearer-only authentication."""
+"""The JSON API's sign-in endpoints: status codes, PocketBase's JSON shapes, tokens from the
+``Authorization`` header only (bare, as PocketBase's SDKs send it, or with ``Bearer``)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from .auth_helpers import set_cookies
 from .factories import AUTH_COOKIE
 from .factories import make_account
 from .factories import PASSWORD
+from .test_auth_service import RECORD_KEYS
+from .test_auth_service import TIMESTAMP
 
-RECORD_KEYS = {"id", "collectionName", "email", "username", "verified", "isAnonymous", "created", "updated"}
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 COLLECTIONS = ["users", "customers"]
+VALIDATION_FAILED = "An error occurred while validating the submitted data."
+NO_TOKEN = "The request requires valid record authorization token."
 
 
 def anonymous(client: FlaskClient, collection: str = "users", **kwargs: Any) -> TestResponse:
@@ -37,7 +40,8 @@ def with_password(client: FlaskClient, body: Any, collection: str = "users", **k
 
 
 def refresh(client: FlaskClient, token: str | None, collection: str = "users") -> TestResponse:
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    """As PocketBase's SDKs send it: the bare token."""
+    headers = {"Authorization": token} if token is not None else {}
     return client.post(f"/api/collections/{collection}/auth-refresh", headers=headers)
 
 
@@ -51,6 +55,8 @@ def assert_auth_data(response: TestResponse, collection: str, anonymous: bool) -
     assert set(record) == RECORD_KEYS
     assert re.fullmatch(r"[a-z0-9]{15}", record["id"])
     assert record["collectionName"] == collection
+    assert record["collectionId"] == ("pbc_1736455494" if collection == "users" else "pbc_1751747783")
+    assert record["emailVisibility"] is False
     assert record["isAnonymous"] is anonymous
     assert isinstance(record["verified"], bool)
     assert isinstance(record["email"], str) and isinstance(record["username"], str)
@@ -58,12 +64,19 @@ def assert_auth_data(response: TestResponse, collection: str, anonymous: bool) -
     return data
 
 
-def assert_error(response: TestResponse, status: int, message: str | None = None) -> str:
+def assert_error(
+    response: TestResponse, status: int, message: str | None = None, fields: set[str] | None = None
+) -> str:
+    """PocketBase's error shape; ``fields``: the fields ``data`` must name, each with a code."""
     assert response.status_code == status, response.data
     assert response.mimetype == "application/json"
     data = response.get_json()
-    assert set(data) == {"status", "message"}
+    assert set(data) == {"status", "message", "data"}
     assert data["status"] == status
+    assert isinstance(data["data"], dict)
+    assert set(data["data"]) == (fields or set())
+    for error in data["data"].values():
+        assert set(error) == {"code", "message"} and error["code"].startswith("validation_")
     assert isinstance(data["message"], str) and data["message"]
     if message is not None:
         assert data["message"] == message
@@ -162,8 +175,8 @@ def test_bad_credentials_get_one_message_whether_or_not_the_account_exists(
 
     messages = {assert_error(response, 400) for response in [wrong_password, unknown, not_an_email]}
     messages.add(assert_error(other_collection, 400))
-    assert messages == {"The email or password is not correct."}
-    assert wrong_password.data == unknown.data
+    assert messages == {"Failed to authenticate."}  # PocketBase's words
+    assert wrong_password.data == unknown.data == other_collection.data
 
 
 @pytest.mark.parametrize(
@@ -176,13 +189,20 @@ def test_bad_credentials_get_one_message_whether_or_not_the_account_exists(
         ({"identity": "shopper@example.com"}, "password"),
         ({"identity": "shopper@example.com", "password": ""}, "password"),
         ({"identity": "shopper@example.com", "password": ["x"]}, "password"),
+        ({"identity": "shopper@example.com", "password": "x", "remember": True}, "remember"),
     ],
 )
 def test_missing_fields_are_400_naming_the_field(
     client: FlaskClient, body: dict[str, Any], field: str
 ) -> None:
-    message = assert_error(with_password(client, body), 400)
-    assert message.startswith(f"{field}:")
+    response = with_password(client, body)
+    assert_error(response, 400, VALIDATION_FAILED, fields={field})
+    expected = (
+        "validation_unknown_field"
+        if field == "remember"
+        else ("validation_required", "validation_invalid_value")
+    )
+    assert response.get_json()["data"][field]["code"] in expected
 
 
 @pytest.mark.parametrize(
@@ -263,6 +283,13 @@ def _refresh_error(client: FlaskClient, token: str | None, collection: str = "us
     return assert_error(refresh(client, token, collection), 401)
 
 
+@pytest.mark.parametrize("scheme", ["", "Bearer ", "bearer ", "BEARER  "])
+def test_auth_refresh_takes_the_token_bare_or_with_bearer(client: FlaskClient, scheme: str) -> None:
+    token = anonymous(client).get_json()["token"]
+    response = client.post("/api/collections/users/auth-refresh", headers={"Authorization": scheme + token})
+    assert_auth_data(response, "users", anonymous=True)
+
+
 def test_auth_refresh_rejects_invalid_tokens(client: FlaskClient) -> None:
     token = anonymous(client).get_json()["token"]
     for bad in ["garbage", token[:-2] + "xx", token + "x", ""]:
@@ -293,9 +320,10 @@ def test_auth_refresh_rejects_a_deleted_record(app: Flask, client: FlaskClient) 
     _refresh_error(client, data["token"])
 
 
-def test_auth_refresh_rejects_a_token_of_another_collection(client: FlaskClient) -> None:
+def test_auth_refresh_of_a_token_of_another_collection_is_403(client: FlaskClient) -> None:
     token = anonymous(client, "users").get_json()["token"]
-    _refresh_error(client, token, "customers")
+    message = assert_error(refresh(client, token, "customers"), 403)
+    assert message == "The request requires auth record from customers collection."
 
 
 def test_auth_refresh_unknown_collection_is_404(client: FlaskClient) -> None:
@@ -307,7 +335,7 @@ def test_auth_refresh_unknown_collection_is_404(client: FlaskClient) -> None:
     "header",
     [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "bearer"],
 )
-def test_auth_refresh_needs_a_bearer_header(client: FlaskClient, header: str | None) -> None:
+def test_auth_refresh_needs_a_token(client: FlaskClient, header: str | None) -> None:
     token = anonymous(client).get_json()["token"]
     headers = {"Authorization": header} if header is not None else {}
     response = client.post("/api/collections/users/auth-refresh", headers=headers)
@@ -347,7 +375,7 @@ def test_the_api_never_clears_an_invalid_cookie(client: FlaskClient) -> None:
 def test_health(client: FlaskClient) -> None:
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"message": "API is healthy.", "code": 200, "data": {}}
     assert_no_auth_cookie(response)
 
 

@@ -43,8 +43,20 @@ from .factories import PASSWORD
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
 COLLECTIONS = ["users", "customers"]
-RECORD_KEYS = {"id", "collectionName", "email", "username", "verified", "isAnonymous", "created", "updated"}
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+RECORD_KEYS = {
+    "id",
+    "collectionId",
+    "collectionName",
+    "email",
+    "emailVisibility",
+    "username",
+    "verified",
+    "isAnonymous",
+    "created",
+    "updated",
+}
+# PocketBase's date format, which its SDKs parse.
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z")
 
 
 @pytest.fixture

@@ -56,8 +56,7 @@ from .factories import CONTACT_FORM
 from .factories import make_guest
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import orphan_cart_lines
-from .proof_helpers import postgres_database
-from .proof_helpers import postgres_server
+from .proof_helpers import server_database_url
 
 pytestmark = pytest.mark.slow
 
@@ -92,13 +91,7 @@ class Shop:
 )
 def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     with ExitStack() as stack:
-        if request.param == "postgresql":
-            server, reason = postgres_server()
-            if server is None:
-                pytest.skip(reason)
-            url = stack.enter_context(postgres_database(server, "storefront_concurrency"))
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('concurrency') / 'shop.sqlite'}"
+        url = server_database_url(request.param, stack, tmp_path_factory, "concurrency")
         env = app_env(url, STOREFRONT_SECRET_KEY=SECRET_KEY)
         prepare_database(env)
         app = create_app(make_test_config(url, SECRET_KEY=SECRET_KEY))

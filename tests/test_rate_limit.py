@@ -65,6 +65,7 @@ def test_the_api_answers_429_in_json(client: FlaskClient) -> None:
     assert response.get_json() == {
         "status": 429,
         "message": "Too many new accounts from your network. Please try again later.",
+        "data": {},
     }
 
 
@@ -199,6 +200,7 @@ def test_unreachable_limit_storage_is_a_clear_503_not_a_crash(app: Flask, client
     assert response.get_json() == {
         "status": 503,
         "message": "We could not save your account just now. Please try again in a moment.",
+        "data": {},
     }
     assert records(app) == 0
 

@@ -73,7 +73,11 @@ def test_every_post_refuses_a_body_over_the_limit(app: Flask, world: World) -> N
             where = f"{kind} body to {rule.rule}"
             assert response.status_code == 413, f"{where}: {response.status_code}"
             if is_api(rule):
-                assert response.get_json() == {"status": 413, "message": "The request body is too large."}
+                assert response.get_json() == {
+                    "status": 413,
+                    "message": "The request body is too large.",
+                    "data": {},
+                }
             else:
                 assert b"larger than this shop accepts" in response.data, where
             assert stored(app) == before, where

@@ -62,26 +62,34 @@ class ChangeResult:
     verification_sent: bool
 
 
-def upgrade_to_account(record: AuthRecord, email: str, password: str) -> ChangeResult:
+def upgrade_to_account(
+    record: AuthRecord, email: str, password: str, *, set_cookie: bool = True, site_url: str | None = None
+) -> ChangeResult:
     """Upgrade the guest ``record`` (see :func:`storefront.shop.guests.upgrade`) and email a link
-    that confirms the new address."""
-    guests.upgrade(record, email, password)
-    return ChangeResult(record, send_verification(record))
+    that confirms the new address. The JSON API passes ``set_cookie=False`` (its client signs in
+    again with the new password) and its ``site_url`` for the link in the mail (see
+    :func:`send_verification`)."""
+    guests.upgrade(record, email, password, set_cookie=set_cookie)
+    return ChangeResult(record, send_verification(record, site_url=site_url))
 
 
 # ---------------------------------------------------------------------------------------------------
 # Email verification.
 
 
-def send_verification(record: AuthRecord) -> bool:
+def send_verification(record: AuthRecord, *, site_url: str | None = None) -> bool:
     """Email ``record`` a signed link that confirms its address. Returns whether the mail went out.
 
     The link is a ``verification`` token keyed by the record's token key and bound to the address, so
-    it dies when the email or password changes, and expires after VERIFICATION_TOKEN_LIFETIME.
+    it dies when the email or password changes, and expires after VERIFICATION_TOKEN_LIFETIME. With
+    ``site_url`` the link starts with it instead of the address the request came to.
     """
     lifetime = current_app.config["VERIFICATION_TOKEN_LIFETIME"]
     token = issue_token(record, VERIFICATION_TYPE, lifetime=lifetime, extra={"email": record.email})
-    link = url_for("account.verify_email", token=token, _external=True)
+    if site_url is None:
+        link = url_for("account.verify_email", token=token, _external=True)
+    else:
+        link = site_url.rstrip("/") + url_for("account.verify_email", token=token)
     hours = max(1, round(lifetime.total_seconds() / 3600))
     body = render_template("mail/verify_email.txt", record=record, link=link, hours=hours)
     return send_mail(Mail(record.email, "Confirm your email address", body))
@@ -119,8 +127,9 @@ def _check_current_password(record: AuthRecord, password: str) -> None:
         raise FieldError("current_password", "Your current password is not correct.")
 
 
-def _commit_credentials_change(record: AuthRecord) -> None:
-    """Rotate the token key, save, and sign this device in again with a fresh token."""
+def _commit_credentials_change(record: AuthRecord, *, set_cookie: bool = True) -> None:
+    """Rotate the token key, save, and sign this device in again with a fresh token (with
+    ``set_cookie=False``, the JSON API's, the client signs in again itself)."""
     record.rotate_token_key()
     try:
         db.session.commit()
@@ -130,7 +139,7 @@ def _commit_credentials_change(record: AuthRecord) -> None:
     except SQLAlchemyError as error:
         db.session.rollback()
         raise StorageError("We could not save that change just now. Please try again.") from error
-    sign_in_with_token(issue_token(record))
+    sign_in_with_token(issue_token(record), set_cookie=set_cookie)
 
 
 def change_email(record: AuthRecord, new_email: str, current_password: str) -> ChangeResult:
@@ -148,12 +157,14 @@ def change_email(record: AuthRecord, new_email: str, current_password: str) -> C
     return ChangeResult(record, send_verification(record))
 
 
-def change_password(record: AuthRecord, current_password: str, new_password: str) -> None:
+def change_password(
+    record: AuthRecord, current_password: str, new_password: str, *, set_cookie: bool = True
+) -> None:
     """Set a new password: asks for the current one and signs every other device out."""
     _check_current_password(record, current_password)
     check_password_policy(new_password)
     record.password_hash = hash_password(new_password)
-    _commit_credentials_change(record)
+    _commit_credentials_change(record, set_cookie=set_cookie)
 
 
 def order_history(record: AuthRecord) -> list[Order]:

@@ -16,18 +16,29 @@ from .accounts import FieldError
 from .accounts import PASSWORD_MAX_LENGTH
 from .errors import AuthError
 from .errors import EmailTaken
+from .errors import InvalidCredentials
 from .errors import InvalidToken
 from .errors import StorageError
 from .errors import TokenExpired
+from .guards import api_record
 from .guards import current_account
 from .guards import full_account_required
+from .guards import NO_TOKEN
 from .identity import cancel_identity_change
 from .identity import current_record
 from .identity import Identity
+from .identity import touch_activity
 from .models import AuthRecord
+from .models import collection_id
+from .password_reset import request_password_reset
+from .password_reset import reset_password
+from .password_reset import ResetFailed
 from .passwords import hash_password
 from .passwords import verify_password
+from .service import api_datetime
 from .service import AuthData
+from .service import check_collection
+from .service import find_record
 from .service import record_to_dict
 from .service import sign_in_anonymously
 from .service import sign_in_to_account
@@ -45,42 +56,51 @@ __all__ = [
     "sign_in_with_password",
     "sign_in_with_token",
     "sign_out",
+    "api_datetime",
+    "api_record",
     "AuthRecord",
-    "EMAIL_MAX_LENGTH",
-    "EmailTaken",
-    "FieldError",
-    "Identity",
-    "InvalidToken",
-    "PASSWORD_MAX_LENGTH",
-    "StorageError",
-    "TokenExpired",
-    "VERIFICATION_TYPE",
     "cancel_identity_change",
+    "check_collection",
     "check_password_policy",
     "clean_email",
+    "collection_id",
     "create_account",
     "create_or_promote_admin",
     "current_account",
     "current_record",
     "email_in_use",
+    "EMAIL_MAX_LENGTH",
+    "EmailTaken",
+    "FieldError",
+    "find_record",
     "full_account_required",
     "hash_password",
+    "Identity",
     "init_app",
+    "InvalidCredentials",
+    "InvalidToken",
     "issue_token",
+    "NO_TOKEN",
+    "PASSWORD_MAX_LENGTH",
     "record_to_dict",
+    "request_password_reset",
+    "reset_password",
+    "ResetFailed",
     "sign_in_to_account",
+    "StorageError",
+    "TokenExpired",
+    "touch_activity",
+    "VERIFICATION_TYPE",
     "verify_password",
     "verify_token",
 ]
 
 
 def init_app(app: Flask) -> None:
-    """Check the auth settings, register the auth cookie's hook and the JSON API's blueprint."""
-    from . import api
+    """Check the auth settings and register the auth cookie's hook."""
     from . import identity
 
     collections = app.config["AUTH_COLLECTIONS"]
     if not collections or not all(isinstance(name, str) and name for name in collections):
         raise RuntimeError(f"AUTH_COLLECTIONS must be a list of collection names, not {collections!r}.")
     identity.init_app(app)
-    app.register_blueprint(api.bp)

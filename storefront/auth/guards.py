@@ -5,9 +5,9 @@ The same decorator protects browser pages and JSON API views:
 * a page (cookie identity): a visitor with no identity is sent to sign in with ``?next=`` set to the
   page; an anonymous record is sent to the upgrade page with a message, since creating an account
   keeps its cart and orders;
-* an API view (any path under ``/api/``): the identity comes from ``Authorization: Bearer`` only;
-  a missing, invalid or revoked token is a 401, an anonymous record's token a 403, both raised as
-  :class:`AuthError` so the API's JSON error handlers answer.
+* an API view (any path under ``/api/``): the identity comes from the ``Authorization`` header only
+  (see :func:`api_token`); a missing, invalid or revoked token is a 401, an anonymous record's token
+  a 403, both raised as :class:`AuthError` so the API's JSON error handlers answer.
 
 Inside a guarded view, :func:`current_account` is the full account either way.
 """
@@ -46,16 +46,35 @@ class FullAccountRequired(AuthError):
     default_message = "This needs a full account; a guest (anonymous) account can't use it."
 
 
-def _is_api_request() -> bool:
+NO_TOKEN = "The request requires valid record authorization token."
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the JSON API, which never reads cookies and answers in JSON."""
     return request.path.startswith("/api/")
 
 
-def bearer_token() -> str:
-    """The token of ``Authorization: Bearer <token>``, or :class:`InvalidToken`."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("The request needs a valid Authorization: Bearer token.")
-    return token.strip()
+def api_token() -> str | None:
+    """The token of the ``Authorization`` header, or None when there is none.
+
+    PocketBase's SDKs send the bare token (``Authorization: <token>``) and other HTTP clients send
+    ``Authorization: Bearer <token>``; PocketBase accepts both, and so does every API view here.
+    The API never falls back to the auth cookie: a request another site makes the browser send
+    carries the cookie but never this header, which is why the API needs no CSRF token.
+    """
+    value = request.headers.get("Authorization", "").strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    return value or None
+
+
+def api_record(collection: str | None = None) -> AuthRecord:
+    """The record the request's token names (in ``collection`` when given), or :class:`InvalidToken`."""
+    token = api_token()
+    if token is None:
+        raise InvalidToken(NO_TOKEN)
+    verified, _claims = verify_token(token, collection=collection)
+    return verified.record
 
 
 def _this_page() -> str:
@@ -69,20 +88,20 @@ def full_account_required(view: Callable[P, R]) -> Callable[P, R | Response]:
 
     @wraps(view)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R | Response:
-        if _is_api_request():
-            verified, _claims = verify_token(bearer_token())
-            if verified.record.is_anonymous:
+        if is_api_request():
+            record = api_record()
+            if record.is_anonymous:
                 raise FullAccountRequired()
-            g.guarded_account = verified.record
+            g.guarded_account = record
             return view(*args, **kwargs)
-        record = current_record()
-        state = Identity.of(record)
+        visitor = current_record()
+        state = Identity.of(visitor)
         if state is Identity.NOBODY:
             return redirect(url_for("auth.login", next=_this_page()))
         if state is Identity.GUEST:
             flash(ANONYMOUS_REFUSED, "info")
             return redirect(url_for("account.upgrade", next=_this_page()))
-        g.guarded_account = record
+        g.guarded_account = visitor
         return view(*args, **kwargs)
 
     return guarded

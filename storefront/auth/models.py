@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import zlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -18,6 +19,12 @@ from sqlalchemy.orm import mapped_column
 from ..models import Model
 from ..models import new_id
 from ..models import utcnow
+
+
+def collection_id(name: str, kind: str = "auth") -> str:
+    """The id of a collection as PocketBase makes it (``pbc_`` and a CRC-32 of its type and name):
+    stable, so a client may keep it, and the same for a collection of the same name in PocketBase."""
+    return f"pbc_{zlib.crc32((kind + name).encode())}"
 
 
 def new_token_key() -> str:
@@ -61,6 +68,11 @@ class AuthRecord(UserMixin, Model):
         ForeignKey("auth_records.id", ondelete="SET NULL"), index=True, default=None
     )
     upgraded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    @property
+    def collection_id(self) -> str:
+        """The id of the record's collection, as the JSON API and the tokens name it."""
+        return collection_id(self.collection)
 
     def rotate_token_key(self) -> None:
         """Revoke every token issued for this record so far."""

@@ -52,25 +52,32 @@ class AuthData:
     record: AuthRecord
 
     def to_dict(self) -> dict[str, Any]:
-        """The PocketBase-shaped JSON of the API's AuthData."""
+        """The JSON answer of a sign-in through the API, as PocketBase's."""
         return {"token": self.token, "record": record_to_dict(self.record)}
 
 
-def _timestamp(value: datetime) -> str:
-    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def api_datetime(value: datetime) -> str:
+    """A time as PocketBase writes it, ``2026-12-01 14:09:39.013Z`` (UTC, milliseconds): its SDKs
+    parse exactly this shape into date objects."""
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
 def record_to_dict(record: AuthRecord) -> dict[str, Any]:
-    """A record as the API shows it: never the password hash or the token key."""
+    """A record as the API shows it, with PocketBase's fields: never the password hash or the token key.
+
+    ``emailVisibility`` is always false: only the record itself can read its record.
+    """
     return {
         "id": record.id,
+        "collectionId": record.collection_id,
         "collectionName": record.collection,
         "email": record.email,
+        "emailVisibility": False,
         "username": record.username,
         "verified": record.verified,
         "isAnonymous": record.is_anonymous,
-        "created": _timestamp(record.created),
-        "updated": _timestamp(record.updated),
+        "created": api_datetime(record.created),
+        "updated": api_datetime(record.updated),
     }
 
 

@@ -1,6 +1,7 @@
 """Signed auth tokens (HS256 JWTs through PyJWT), keyed per record.
 
-A token carries the record id, its collection, its type and its expiry, like PocketBase's. It is signed
+A token carries the record id, its collection (name and id), its type and its expiry, like
+PocketBase's, whose SDKs read ``id``, ``collectionId``, ``type``, ``refreshable`` and ``exp``. It is signed
 with a key derived from the app secret *and* the record's ``token_key``, so rotating that key (on
 upgrade, password or email change) revokes every token issued before.
 """
@@ -60,12 +61,15 @@ def issue_token(
     claims: dict[str, Any] = {
         "id": record.id,
         "type": token_type,
+        "collectionId": record.collection_id,
         "collectionName": record.collection,
         "iat": now,
         "exp": now + lifetime,
         # A random token id: without it two tokens issued for one record within the same second are
         # identical, so a refresh or a new sign-in would hand back the very token it replaces.
         "jti": secrets.token_urlsafe(16),
+        # PocketBase's claim: auth-refresh may replace this token (its SDKs read it).
+        **({"refreshable": True} if token_type == AUTH_TYPE else {}),
         **(extra or {}),
     }
     return jwt.encode(claims, _signing_key(record, token_type), algorithm=ALGORITHM)

@@ -25,11 +25,13 @@ _ADD_ATTEMPTS = 4
 
 
 class CartError(ValueError):
-    """A cart change the shop refuses, with a message for the shopper."""
+    """A cart change the shop refuses, with a message for the shopper and the input it is about
+    (``quantity`` or ``product``), for clients that show it beside a field."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str = "quantity") -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class MergePolicy(StrEnum):
@@ -79,7 +81,7 @@ def get_product(product_id: int) -> Product:
     """The product, or ``CartError`` if it does not exist."""
     product = db.session.get(Product, product_id)
     if product is None:
-        raise CartError("That product is no longer available.")
+        raise CartError("That product is no longer available.", field="product")
     return product
 
 

@@ -185,7 +185,7 @@ class NotAnonymous(AuthError):
     default_message = "This is already a full account."
 
 
-def upgrade(record: AuthRecord, email: str, password: str) -> AuthRecord:
+def upgrade(record: AuthRecord, email: str, password: str, *, set_cookie: bool = True) -> AuthRecord:
     """Turn the guest ``record`` into a full account with ``email`` and ``password``.
 
     The record keeps its id, collection, cart and orders. Its password gets the slow hash, its token
@@ -194,6 +194,7 @@ def upgrade(record: AuthRecord, email: str, password: str) -> AuthRecord:
 
     Raises ``FieldError`` for input to correct, ``EmailTaken`` when any collection already has the
     address (the shopper should sign in instead: the cart is merged then) and ``NotAnonymous``.
+    ``set_cookie=False`` is for the JSON API, whose client signs in again with the new password.
     """
     if Identity.of(record) is not Identity.GUEST:
         raise NotAnonymous()
@@ -216,7 +217,7 @@ def upgrade(record: AuthRecord, email: str, password: str) -> AuthRecord:
     except SQLAlchemyError as error:
         db.session.rollback()
         raise StorageError() from error
-    sign_in_with_token(issue_token(record))
+    sign_in_with_token(issue_token(record), set_cookie=set_cookie)
     return record
 
 

@@ -1,0 +1,82 @@
+"""Password reset by mail: a single-use code that expires.
+
+The code is a ``passwordReset`` token signed with the record's token key and bound to its address.
+Setting the new password rotates that key, so the code works once, and every token issued before
+(sessions on other devices included) dies with it; it also expires after PASSWORD_RESET_LIFETIME.
+Asking for a code answers the same whether or not the address has an account (ASVS 6.3.8).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..mail import Mail
+from ..mail import send_mail
+from .accounts import check_password_policy
+from .errors import AuthError
+from .errors import InvalidToken
+from .errors import StorageError
+from .models import AuthRecord
+from .passwords import hash_password
+from .service import find_record
+from .tokens import issue_token
+from .tokens import verify_token
+
+RESET_TYPE = "passwordReset"
+logger = logging.getLogger(__name__)
+
+
+class ResetFailed(AuthError):
+    status = 400
+    default_message = "Invalid or expired password reset token."
+
+
+def request_password_reset(collection: str, email: str) -> None:
+    """Mail a reset code to the full account of ``collection`` that has ``email``, if there is one.
+
+    Guest (anonymous) records have no address to mail and no password a person knows: they get none.
+    """
+    record = find_record(collection, email)
+    if record is None or record.is_anonymous:
+        return
+    lifetime = current_app.config["PASSWORD_RESET_LIFETIME"]
+    code = issue_token(record, RESET_TYPE, lifetime=lifetime, extra={"email": record.email})
+    minutes = max(1, round(lifetime.total_seconds() / 60))
+    body = (
+        f"Someone asked to reset the password of the account {record.email}.\n\n"
+        f"If it was you, enter this code in the app to choose a new password. It works once, "
+        f"for {minutes} minutes:\n\n{code}\n\n"
+        "If it wasn't you, ignore this message: your password stays as it is."
+    )
+    if not send_mail(Mail(record.email, "Reset your password", body)):
+        logger.warning("Could not send a password reset code to record %s", record.id)
+
+
+def reset_password(code: str, password: str, collection: str) -> AuthRecord:
+    """Give the record a reset ``code`` names the new ``password``; the code then stops working.
+
+    Raises ``ResetFailed`` for a code that is invalid, used, expired or of another collection, and
+    ``FieldError`` for a password the policy refuses. Following the mailed code proves the address,
+    so an unverified account whose address has not changed since becomes verified, as PocketBase does.
+    """
+    try:
+        verified, claims = verify_token(code, RESET_TYPE, collection=collection)
+    except InvalidToken as error:
+        raise ResetFailed() from error
+    record = verified.record
+    if record.is_anonymous or claims.get("email") != record.email:
+        raise ResetFailed()
+    check_password_policy(password)
+    record.password_hash = hash_password(password)
+    record.verified = True
+    record.rotate_token_key()
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        raise StorageError("We could not save the new password just now. Please try again.") from error
+    return record
