@@ -1,7 +1,7 @@
 """gunicorn settings for production: ``gunicorn -c gunicorn.conf.py``.
 
 Environment variables override the defaults here; storefront's own settings are read by the app
-(``STOREFRONT_*``, see the README).
+(``STOREFRONT_*``, see docs/settings.md).
 """
 
 import multiprocessing

@@ -88,23 +88,30 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], name: str) ->
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[Server]:
     """Run ``gunicorn -w workers`` with the checked-in config until the block ends."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    # The listening socket is made here and handed down (``fd://``): between choosing a free port and
+    # gunicorn binding it, another process (a parallel test worker's server) could take the port, and
+    # the health check would then ask the wrong server.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port = listener.getsockname()[1]
+        process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--config",
+                str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"),
+                "--access-logfile",
+                "/dev/null",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"fd://{listener.fileno()}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            pass_fds=(listener.fileno(),),
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process, "gunicorn")

@@ -6,11 +6,8 @@ catalogue. CSRF protection stays on: the browser submits the forms exactly as a 
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from typing import TypeVar
@@ -63,27 +60,6 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
-
-
-@contextlib.contextmanager
-def _logging_untouched() -> Iterator[None]:
-    """Alembic's ``env.py`` calls ``logging.config.fileConfig``, which replaces the root logger's
-    handlers (pytest's capture among them) and level, and may disable the loggers that exist. Put
-    everything back, so the tests' log capture keeps working."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    loggers = [
-        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
-    ]
-    disabled = {logger.name: logger.disabled for logger in loggers}
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for logger in logging.Logger.manager.loggerDict.values():
-            if isinstance(logger, logging.Logger):
-                logger.disabled = disabled.get(logger.name, False)
 
 
 class LiveServer:
@@ -160,8 +136,7 @@ def start_live_server(database_path: Path, host: str = "127.0.0.1", **overrides:
     """Create the app with ``e2e_config`` plus ``overrides``, migrate and seed its database, serve it."""
     app = create_app(e2e_config(database_path, **overrides))
     with app.app_context():
-        with _logging_untouched():
-            flask_migrate.upgrade()
+        flask_migrate.upgrade()
         seed_catalogue()
         db.session.remove()
     return LiveServer(app, host=host).start()

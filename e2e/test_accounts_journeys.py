@@ -25,6 +25,7 @@ from .helpers import assert_accessible
 from .helpers import cart_link
 from .helpers import cookie
 from .helpers import expect_guest_notice
+from .helpers import fill_delivery
 from .live_server import LiveServer
 
 ORDER_NUMBER = re.compile(r"SF-[2-9A-Z]{4}-[2-9A-Z]{4}")
@@ -57,10 +58,9 @@ def guest_checkout(page: Page, product_name: str) -> str:
     """Add one product, check out as a guest and return the order number."""
     add_to_cart(page, product_name)
     cart_link(page).click()
-    page.get_by_role("link", name="Checkout").click()
+    page.get_by_role("button", name="Checkout").click()
     page.get_by_role("button", name="Continue as Guest").click()
-    for label, value in DELIVERY.items():
-        page.get_by_label(label, exact=True).fill(value)
+    fill_delivery(page, DELIVERY)
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name=re.compile("Thank you"))).to_be_visible()
     number = page.locator(".order-number").inner_text()

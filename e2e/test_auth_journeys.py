@@ -86,7 +86,11 @@ def test_admin_from_the_cli_signs_in_and_out(
 def test_wrong_password_keeps_the_visitor_signed_out(page: Page, context: BrowserContext) -> None:
     sign_in(page, "nobody@example.com", "not the password")
 
-    expect(page.get_by_text("The email or password is not correct.")).to_be_visible()
+    # In the focused summary at the top, and at the field.
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name="The email or password is not correct.")).to_be_visible()
+    expect(page.locator("#password-error")).to_have_text("The email or password is not correct.")
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     assert cookie(context, AUTH_COOKIE) is None

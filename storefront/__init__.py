@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import account
     from . import admin
     from . import api
+    from . import assets
     from . import auth
     from . import cli
     from . import database  # noqa: F401  (registers the SQLite pragmas)
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     security.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     mail.init_app(app)

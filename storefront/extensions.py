@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -34,3 +35,5 @@ csrf = CSRFProtect()
 # The key is the client address as Flask sees it: behind a proxy, configure PROXY_FIX_X_FOR so that
 # werkzeug's ProxyFix puts the real client address there (see the README).
 limiter = Limiter(key_func=get_remote_address)
+# gzip, Brotli or zstd for every text answer the browser accepts it for (pages, CSS, SVG, JSON).
+compress = Compress()

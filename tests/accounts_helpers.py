@@ -60,5 +60,5 @@ def flashes(page: bytes) -> list[str]:
     """The flash messages on a page, as text."""
     return [
         html.unescape(re.sub(r"\s+", " ", text).strip())
-        for text in re.findall(r'<li class="flash[^"]*"[^>]*>(.*?)</li>', page.decode(), re.S)
+        for text in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page.decode(), re.S)
     ]

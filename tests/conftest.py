@@ -1,13 +1,16 @@
 """Fixtures shared by the service and view tests.
 
 Each test gets its own database: a fresh SQLite file by default, or the PostgreSQL database named by
-``STOREFRONT_TEST_DATABASE_URL`` (its tables are created and dropped around each test).
+``STOREFRONT_TEST_DATABASE_URL`` (its tables are created and dropped around each test). That database
+must be empty or the suite's own (see ``tests/databases.py``); under pytest-xdist each worker works in
+a database of its own derived from it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,14 +22,52 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
 from storefront import create_app
 from storefront.extensions import db
 from storefront.shop.models import Product
 
+from . import databases
 from .factories import make_account
 from .factories import PASSWORD
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On PostgreSQL, check that the configured database is the suite's to change before any test
+    runs, and move each xdist worker into a database of its own (dropped when the worker ends)."""
+    url = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        return
+    import psycopg
+
+    try:
+        databases.claim(url)
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            own = databases.worker_database(url, worker)
+            databases.claim(own)
+            os.environ["STOREFRONT_TEST_DATABASE_URL"] = own
+            config.add_cleanup(lambda: databases.drop(own))
+    except databases.ForeignDatabase as error:
+        raise pytest.UsageError(str(error)) from None
+    except psycopg.Error as error:
+        shown = make_url(url).render_as_string()
+        raise pytest.UsageError(
+            f"STOREFRONT_TEST_DATABASE_URL: no PostgreSQL answers at {shown} ({databases.first_line(error)})"
+        ) from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which databases the tests run on."""
+    url = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        return [f"database: SQLite {sqlite3.sqlite_version}, a file per test"]
+    where = make_url(url).render_as_string()
+    if config.getoption("numprocesses", None):
+        where += " (each xdist worker in a database of its own: <name>_gw0, <name>_gw1 ...)"
+    return [f"database: {databases.server_version(url)}, {where}"]
 
 
 def make_test_config(database_uri: str, **overrides: Any) -> dict[str, Any]:

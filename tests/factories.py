@@ -44,8 +44,9 @@ CONTACT = ContactDetails(
     postal_code="N1 7AA",
     country="United Kingdom",
 )
-# The same details as the checkout form posts them.
-CONTACT_FORM: dict[str, str] = dataclasses.asdict(CONTACT)
+# The same details as the checkout form posts them: the country as the ISO code its list offers
+# (the order stores its name).
+CONTACT_FORM: dict[str, str] = {**dataclasses.asdict(CONTACT), "country": "GB"}
 # The same details as a client of the JSON API sends them to POST /api/checkout.
 API_CONTACT: dict[str, str] = {
     "email": CONTACT.email,

@@ -27,7 +27,11 @@ from storefront.extensions import db
 from storefront.shop.models import CartItem
 from storefront.shop.models import Product
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .databases import drop
+from .databases import first_line
+from .databases import server_connection
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/storefront_test"
 CHECKOUT_KEY = re.compile(rb'name="checkout_key" type="hidden" value="([^"]+)"')
 
 
@@ -46,20 +50,16 @@ def postgres_server() -> tuple[URL | None, str]:
         return None, "psycopg is not installed"
     url = make_url(configured)
     try:
-        with psycopg.connect(_libpq(url), connect_timeout=2):
+        # The server, not the named database, which these tests never use (it may not exist yet).
+        with server_connection(url):
             return url, ""
     except psycopg.Error as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return None, f"no PostgreSQL server answers at {url.render_as_string()} ({first_line})"
+        return None, f"no PostgreSQL server answers at {url.render_as_string()} ({first_line(error)})"
 
 
 def postgres_pass() -> bool:
     """Whether this run is the PostgreSQL pass (STOREFRONT_TEST_DATABASE_URL names PostgreSQL)."""
     return os.environ.get("STOREFRONT_TEST_DATABASE_URL", "").startswith("postgresql")
-
-
-def _libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def server_database_url(
@@ -79,18 +79,16 @@ def server_database_url(
 @contextmanager
 def postgres_database(server: URL, prefix: str) -> Iterator[str]:
     """Create a database of its own on ``server`` for the block; yields its SQLAlchemy URL."""
-    import psycopg
     from psycopg import sql
 
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(_libpq(server), autocommit=True) as connection:
+    with server_connection(server) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(_libpq(server), autocommit=True) as connection:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            connection.execute(drop.format(sql.Identifier(name)))
+        drop(url)
 
 
 # ---------------------------------------------------------------------------------------------------

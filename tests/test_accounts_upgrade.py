@@ -161,7 +161,7 @@ def test_upgrade_follows_a_safe_next(client: FlaskClient, products: list[int]) -
         (upgrade_form(email="not-an-email"), b"Enter a valid email address."),
         (upgrade_form(password="short"), b"Use a password of at least 8 characters."),
         (upgrade_form(confirm="something else"), b"The passwords do not match."),
-        (upgrade_form(email=""), b"This field is required."),
+        (upgrade_form(email=""), b"Enter your email address."),
         (upgrade_form(email="x@anonymous.invalid"), b"Enter a valid email address."),
     ],
     ids=["bad-email", "short-password", "mismatch", "empty-email", "reserved-domain"],
@@ -277,6 +277,7 @@ def test_every_mistake_is_shown_at_once(app: Flask, client: FlaskClient, product
     page = response.data.decode()
     assert "Enter a valid email address." in page
     assert "Use a password of at least 8 characters." in page
-    assert "This field is required." in page
+    assert "Enter the password again." in page
+    assert "There are 3 problems" in page  # the summary above the form lists them all
     unchanged = record(app, guest)
     assert unchanged is not None and unchanged.is_anonymous

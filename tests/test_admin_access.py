@@ -25,7 +25,8 @@ from .factories import use_identity
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # What a POST would send if it got through: enough to delete every idle guest.
-DELETE_FORM = {"inactive_days": "30", "collection": "all", "delete": "y"}
+# (The one idle guest of ``seeded``, previewed and confirmed.)
+DELETE_FORM = {"inactive_days": "30", "collection": "all", "delete": "y", "expected": "1", "confirm": "y"}
 
 
 def admin_routes(app: Flask) -> list[tuple[str, str]]:

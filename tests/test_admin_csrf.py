@@ -71,7 +71,7 @@ def test_admin_posts_with_the_page_token_go_through(app: Flask, admin_client: Fl
     )
     assert preview.status_code == 303
 
-    started = admin_client.post("/admin/cleanup", data={**DELETE_FORM, "csrf_token": token})
+    started = admin_client.post("/admin/cleanup", data={**DELETE_FORM, "expected": "3", "csrf_token": token})
     assert started.status_code == 303
     run_page = admin_client.get(started.headers["Location"])
     assert b"Cleanup in progress" in run_page.data  # one batch of one per request here

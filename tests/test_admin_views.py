@@ -33,6 +33,11 @@ from .factories import use_identity
 DELETE_ALL = {"inactive_days": "30", "collection": "all", "delete": "y"}
 
 
+def confirmed(data: dict[str, str], count: int) -> dict[str, str]:
+    """A Delete as the preview page sends it: the count it showed, ticked."""
+    return {**data, "expected": str(count), "confirm": "y"}
+
+
 @pytest.fixture
 def admin_client(app: Flask, client: FlaskClient) -> FlaskClient:
     with app.app_context():
@@ -122,7 +127,8 @@ def test_cleanup_page_offers_the_named_controls(admin_client: FlaskClient) -> No
     options = re.findall(r'<option[^>]*value="([^"]+)"', html)
     assert options == ["all", "users", "customers"]
     assert ">Preview</button>" in html
-    assert ">Delete inactive guest accounts</button>" in html
+    # Delete is offered in a preview only (test_the_form_offers_delete_only_in_a_preview_...).
+    assert ">Delete inactive guest accounts</button>" not in html
     assert 'name="csrf_token"' in html
 
 
@@ -143,7 +149,7 @@ def test_preview_redirects_to_a_shareable_page_and_changes_nothing(
     for record_id in [*shop["idle"], shop["idle_customer"], shop["buyer"]]:
         assert record_id in text
     assert shop["active"] not in text
-    assert "Kept: has orders" in text
+    assert "Would be kept: has orders" in text and "Would be deleted" in text
     assert re.search(r'<input[^>]*value="30"', page.data.decode())  # the form keeps the criteria
     with app.app_context():
         assert count(AuthRecord, is_anonymous=True) == 5 and count(CleanupRun) == 0
@@ -216,10 +222,51 @@ def test_bad_criteria_get_a_clear_message_and_a_400(
 # --- delete, progress, result -------------------------------------------------------------------------
 
 
+def test_the_form_offers_delete_only_in_a_preview_with_the_count_to_confirm(
+    admin_client: FlaskClient, shop: dict[str, Any]
+) -> None:
+    form = admin_client.get("/admin/cleanup").data.decode()
+    assert ">Preview</button>" in form and "Delete inactive guest accounts</button>" not in form
+    preview = admin_client.get("/admin/cleanup?inactive_days=30&collection=all").data.decode()
+    assert "Delete inactive guest accounts</button>" in preview
+    assert 'name="expected" value="3"' in preview
+    assert "Yes, delete the 3 guest accounts that would be deleted" in preview
+    assert "Would be deleted" in preview and ">Deleted<" not in preview
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "message"),
+    [
+        ({}, 400, "Preview first: Delete comes after a preview, with a confirmation."),
+        ({"expected": "3"}, 400, "Tick the box to confirm that 3 should be deleted."),
+        (
+            {"expected": "2", "confirm": "y"},
+            409,
+            "The count changed since your preview: 3 would be deleted now",
+        ),
+    ],
+)
+def test_delete_is_refused_on_the_server_without_a_confirmed_preview(
+    app: Flask,
+    admin_client: FlaskClient,
+    shop: dict[str, Any],
+    extra: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    response = admin_client.post("/admin/cleanup", data={**DELETE_ALL, **extra})
+    assert response.status_code == status
+    assert message in text_of(response.data)
+    assert 'name="expected" value="3"' in response.data.decode()  # the preview, to confirm again
+    with app.app_context():
+        assert count(CleanupRun) == 0
+        assert count(AuthRecord, is_anonymous=True) == 5
+
+
 def test_delete_removes_idle_guests_keeps_buyers_and_shows_the_result(
     app: Flask, admin_client: FlaskClient, shop: dict[str, Any]
 ) -> None:
-    response = admin_client.post("/admin/cleanup", data=DELETE_ALL)
+    response = admin_client.post("/admin/cleanup", data=confirmed(DELETE_ALL, 3))
     assert response.status_code == 303
     assert re.fullmatch(r"/admin/cleanup/runs/\d+", response.headers["Location"])
 
@@ -241,7 +288,8 @@ def test_dashboard_numbers_change_after_a_cleanup_and_the_run_is_listed(
 ) -> None:
     before = text_of(admin_client.get("/admin").data)
     assert "4 guest accounts inactive for more than 30 days" in before
-    admin_client.post("/admin/cleanup", data={"inactive_days": "30", "collection": "users", "delete": "y"})
+    users = {"inactive_days": "30", "collection": "users", "delete": "y"}
+    admin_client.post("/admin/cleanup", data=confirmed(users, 2))
     after = text_of(admin_client.get("/admin").data)
     assert "2 guest accounts inactive for more than 30 days" in after
     assert "3 guest (anonymous) accounts" in after
@@ -253,7 +301,7 @@ def test_dashboard_numbers_change_after_a_cleanup_and_the_run_is_listed(
 
 
 def test_delete_with_nothing_to_do_is_still_audited(app: Flask, admin_client: FlaskClient) -> None:
-    response = admin_client.post("/admin/cleanup", data=DELETE_ALL)
+    response = admin_client.post("/admin/cleanup", data=confirmed(DELETE_ALL, 0))
     text = text_of(admin_client.get(response.headers["Location"]).data)
     assert "Deleted 0 inactive guest accounts." in text
     assert "Kept 0 accounts because they have orders." in text
@@ -269,7 +317,7 @@ def test_large_backlog_shows_progress_and_continues_without_javascript(
     with app.app_context():
         for i in range(5):
             make_guest(last_active=now - timedelta(days=40 + i))
-    started = admin_client.post("/admin/cleanup", data=DELETE_ALL)
+    started = admin_client.post("/admin/cleanup", data=confirmed(DELETE_ALL, 5))
     run_url = started.headers["Location"]
 
     page = admin_client.get(run_url)
@@ -278,7 +326,8 @@ def test_large_backlog_shows_progress_and_continues_without_javascript(
     assert "Deleted <strong>2 accounts</strong> so far, of about 5." in html
     assert '<progress class="admin-progress" max="5" value="2"' in html
     assert f'action="{run_url}/continue"' in html and ">Continue</button>" in html
-    assert '<script src="/static/admin.js" defer></script>' in html  # a file: the CSP forbids inline code
+    # A file (the CSP forbids inline code), fingerprinted like every static file.
+    assert re.search(r'<script src="/static/admin.js\?v=[0-9a-f]{12}" defer></script>', html)
     assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
 
     # A reload neither repeats nor loses work.
@@ -324,7 +373,7 @@ def test_a_busy_database_stops_the_step_not_the_run(
         raise OperationalError("DELETE FROM auth_records ...", {}, Exception("database is locked"))
 
     monkeypatch.setattr(cleanup, "continue_run", busy)
-    started = admin_client.post("/admin/cleanup", data=DELETE_ALL)
+    started = admin_client.post("/admin/cleanup", data=confirmed(DELETE_ALL, 3))
     assert started.status_code == 303
     page = admin_client.get(started.headers["Location"])
     text = text_of(page.data)

@@ -79,6 +79,53 @@ def test_create_admin_refuses_mismatched_passwords(app: Flask, runner: FlaskCliR
     assert result.exit_code == 0
 
 
+def test_create_admin_reads_the_password_from_stdin(app: Flask, runner: FlaskCliRunner) -> None:
+    result = flask(
+        runner, "create-admin", "boss@example.com", "--password-stdin", input=f"{ADMIN_PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin boss@example.com" in result.output
+    # No prompt, and no getpass warning about a missing terminal.
+    assert "Password" not in result.output
+    assert "Warning" not in result.output
+    assert ADMIN_PASSWORD not in result.output
+    with app.app_context():
+        record = find_record("users", "boss@example.com")
+        assert record is not None and record.is_admin
+        assert verify_password(record.password_hash, ADMIN_PASSWORD)
+
+
+def test_create_admin_keeps_spaces_of_a_stdin_password_without_a_newline(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    password = "  spaces at both ends  "
+    result = flask(runner, "create-admin", "boss@example.com", "--password-stdin", input=password)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        record = find_record("users", "boss@example.com")
+        assert record is not None and verify_password(record.password_hash, password)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--password-stdin"], "", "standard input holds no password"),
+        (["--password-stdin"], "\n", "standard input holds no password"),
+        (["--password-stdin"], f"{ADMIN_PASSWORD}\nsecond line\n", "more than one line"),
+        (["--password-stdin", "--password", ADMIN_PASSWORD], f"{ADMIN_PASSWORD}\n", "not both"),
+    ],
+)
+def test_create_admin_refuses_an_unclear_stdin_password(
+    app: Flask, runner: FlaskCliRunner, args: list[str], stdin: str, message: str
+) -> None:
+    result = flask(runner, "create-admin", "boss@example.com", *args, input=stdin)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert find_record("users", "boss@example.com") is None
+
+
 def test_create_admin_promotes_an_existing_account(app: Flask, runner: FlaskCliRunner) -> None:
     with app.app_context():
         record = make_account("staff@example.com")

@@ -58,7 +58,9 @@ from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import orphan_cart_lines
 from .proof_helpers import server_database_url
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs the whole module, so each backend's server starts once, and two servers of
+# four workers each never compete for the same cores.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gunicorn-concurrency")]
 
 SECRET_KEY = "concurrency-test-secret-key-long-enough-for-hs256"
 WORKERS = 4

@@ -91,3 +91,47 @@ def test_downgrade_to_base_removes_everything(empty_app: Flask) -> None:
     # ... and the way back up still works.
     _upgrade(runner)
     assert _tables(empty_app) == set(db.metadata.tables) | {"alembic_version"}
+
+
+def test_saved_deliveries_migration_keeps_every_row_both_ways(empty_app: Flask) -> None:
+    """The saved delivery details arrive on a populated database of the previous release and leave
+    again without losing a row of anything else."""
+    runner = empty_app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade", "947ce07558a9"])
+    assert result.exit_code == 0, result.output
+    with empty_app.app_context():
+        auth = sign_in_anonymously("customers")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO products (id, slug, name, description, price_cents, stock, image, created) "
+                "VALUES (1, 'mug', 'Mug', 'A mug.', 1800, 5, 'm.svg', CURRENT_TIMESTAMP)"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO orders (number, owner_id, checkout_key, email, full_name, address, city, "
+                "postal_code, country, total_cents, placed_by_anonymous, created) VALUES ('SF-AAAA-BBBB', "
+                f"'{auth.record.id}', 'key-1234567890abcdef', 'a@example.com', 'Ada', '1 Row', 'London', "
+                "'N1', 'United Kingdom', 1800, true, CURRENT_TIMESTAMP)"
+            )
+        db.session.remove()
+
+    def counts() -> dict[str, int]:
+        with empty_app.app_context(), db.engine.connect() as connection:
+            return {
+                table: int(connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
+                for table in ("auth_records", "products", "orders")
+            }
+
+    before = counts()
+    _upgrade(runner)
+    assert "saved_deliveries" in _tables(empty_app) and counts() == before
+    with empty_app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO saved_deliveries "
+            "(owner_id, full_name, address, city, postal_code, country, updated) "
+            f"VALUES ('{auth.record.id}', 'Ada', '1 Row', 'London', 'N1', 'GB', CURRENT_TIMESTAMP)"
+        )
+    result = runner.invoke(args=["db", "downgrade", "947ce07558a9"])
+    assert result.exit_code == 0, result.output
+    assert "saved_deliveries" not in _tables(empty_app) and counts() == before
+    _upgrade(runner)
+    assert counts() == before

@@ -33,7 +33,9 @@ SCENARIOS = [
     "password reset by mail: single use, older sessions end",
     "fields and expand on every answer",
 ]
-pytestmark = pytest.mark.slow
+# One xdist worker runs the whole module: its servers start once per backend, and `npm ci`
+# never runs twice at once in tests/sdk_js.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sdk-js")]
 
 
 def _installed_sdk() -> Path:

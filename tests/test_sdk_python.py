@@ -34,7 +34,8 @@ from .sdk_helpers import SCARCE_PRODUCT
 from .sdk_helpers import SCARCE_STOCK
 from .sdk_helpers import Shop
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs the whole module, so its servers start once per backend.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sdk-python")]
 PASSWORD = "a long enough passphrase"
 _emails = iter(range(1, 10**6))
 

@@ -19,6 +19,7 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
+from .accounts_helpers import flashes
 from .conftest import listening
 from .conftest import sign_in
 from .factories import AUTH_COOKIE
@@ -239,8 +240,13 @@ def test_an_order_is_all_or_nothing(app: Flask, client: FlaskClient, products: l
     ("field", "value", "message"),
     [
         ("email", "", "Enter an email for the receipt."),
-        ("email", "not-an-email", "Invalid email address."),
-        ("full_name", "", "This field is required."),
+        ("email", "not-an-email", "Enter an email address like name@example.com."),
+        ("full_name", "", "Enter the name to deliver to."),
+        ("address", "", "Enter the street address."),
+        ("city", "", "Enter the town or city."),
+        ("country", "", "Choose the country to deliver to."),
+        ("country", "Atlantis", "Choose a country from the list."),
+        ("country", "Untied Kingdom", "Choose a country from the list."),
         ("postal_code", "x" * 21, "Field cannot be longer than 20 characters."),
     ],
 )
@@ -265,10 +271,11 @@ def test_a_full_account_goes_straight_to_the_form(
     assert "You're shopping as a guest" not in html
 
 
-def test_checkout_with_an_empty_cart_goes_back_to_the_shop(client: FlaskClient, account: str) -> None:
+def test_checkout_with_an_empty_cart_goes_to_the_cart(client: FlaskClient, account: str) -> None:
     sign_in(client)
     response = client.get("/checkout")
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/cart"
+    assert "Your cart is empty. Add something before checking out." in flashes(client.get("/cart").data)
 
 
 @pytest.mark.parametrize(

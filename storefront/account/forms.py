@@ -45,17 +45,24 @@ new_password = service_check(check_password_policy)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), _EMAIL_LENGTH])
-    password = PasswordField("Password", validators=[DataRequired(), _PASSWORD_LENGTH])
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."), _EMAIL_LENGTH])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), _PASSWORD_LENGTH])
     submit = SubmitField("Sign in")
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), _EMAIL_LENGTH, new_email])
-    password = PasswordField("Password", validators=[DataRequired(), _PASSWORD_LENGTH, new_password])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), _EMAIL_LENGTH, new_email]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Choose a password."), _PASSWORD_LENGTH, new_password]
+    )
     confirm = PasswordField(
         "Confirm password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
     )
     submit = SubmitField("Create account")
 
@@ -83,7 +90,10 @@ class ChangePasswordForm(FlaskForm):
     )
     confirm = PasswordField(
         "Confirm new password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
     )
     submit = SubmitField("Change password")
 

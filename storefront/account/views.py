@@ -19,6 +19,10 @@ from ..auth import full_account_required
 from ..auth import Identity
 from ..extensions import limiter
 from ..security import safe_next
+from ..shop.delivery import save_delivery
+from ..shop.delivery import saved_delivery
+from ..shop.forms import DeliveryForm
+from ..shop.views import delivery_of
 from . import services
 from .forms import ChangeEmailForm
 from .forms import ChangePasswordForm
@@ -90,8 +94,24 @@ def profile() -> str:
         "account/profile.html",
         account=account,
         orders=services.order_history(account),
+        delivery=saved_delivery(account.id),
         resend_form=ConfirmForm(),
     )
+
+
+@bp.route("/delivery", methods=["GET", "POST"])
+@full_account_required
+def delivery() -> Response | Page:
+    """The delivery details the account's next checkout starts with."""
+    account = current_account()
+    form = DeliveryForm()
+    if request.method == "GET" and (saved := saved_delivery(account.id)) is not None:
+        form.process(data=saved.__dict__)
+    if form.validate_on_submit():
+        save_delivery(account.id, delivery_of(form))
+        flash("Your delivery details are saved. Your next checkout starts with them.", "success")
+        return redirect(url_for("account.profile"))
+    return render_template("account/delivery.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/email", methods=["GET", "POST"])

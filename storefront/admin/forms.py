@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import BooleanField
 from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import SubmitField
 from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
+from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
 from .cleanup import auth_collections
@@ -57,6 +59,9 @@ class CleanupForm(FlaskForm):
     collection = CollectionField("Collection", default=ALL)
     preview = SubmitField("Preview")
     delete = SubmitField("Delete inactive guest accounts")
+    # Delete comes after a preview: the count it showed, and the admin's tick beside that count.
+    expected = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    confirm = BooleanField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

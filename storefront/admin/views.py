@@ -25,6 +25,7 @@ from ..auth import current_record
 from ..auth import Identity
 from ..extensions import db
 from . import cleanup
+from .charts import activity_charts
 from .dashboard import dashboard as dashboard_figures
 from .forms import CleanupForm
 from .forms import ContinueForm
@@ -72,7 +73,7 @@ def _criteria(form: CleanupForm) -> cleanup.Criteria | None:
 @bp.get("")
 def dashboard() -> str:
     """Records per collection, conversion, guest against account orders, and recent cleanup runs."""
-    return render_template("admin/dashboard.html", figures=dashboard_figures())
+    return render_template("admin/dashboard.html", figures=dashboard_figures(), charts=activity_charts())
 
 
 @bp.route("/cleanup", methods=["GET", "POST"])
@@ -87,6 +88,9 @@ def cleanup_page() -> Response | str | tuple[str, int]:
         if criteria is None:
             return render_template("admin/cleanup.html", form=form, preview=None, sample=None), 400
         if form.delete.data:
+            refused = _delete_refusal(form, criteria)
+            if refused is not None:
+                return refused
             deadline = _deadline()
             admin = current_record()
             assert admin is not None  # require_admin let the request in
@@ -117,6 +121,29 @@ def cleanup_page() -> Response | str | tuple[str, int]:
     page = request.args.get("page", 1, type=int) or 1
     sample = cleanup.sample(criteria, total=counts.matched, page=page)
     return render_template("admin/cleanup.html", form=form, preview=counts, sample=sample)
+
+
+def _delete_refusal(form: CleanupForm, criteria: cleanup.Criteria) -> tuple[str, int] | None:
+    """Delete goes ahead only after a preview, ticked beside the count it showed, and while that
+    count still holds; else the preview page again (400, or 409 when the count moved), saying why."""
+    counts = cleanup.preview(criteria)
+    if form.expected.data is None:
+        message, status = "Preview first: Delete comes after a preview, with a confirmation.", 400
+    elif form.expected.data != counts.to_delete:
+        message, status = (
+            f"The count changed since your preview: {counts.to_delete:,} would be deleted now, "
+            f"not {form.expected.data:,}. Check the preview and confirm again.",
+            409,
+        )
+    elif not form.confirm.data:
+        message, status = f"Tick the box to confirm that {counts.to_delete:,} should be deleted.", 400
+    else:
+        return None
+    sample = cleanup.sample(criteria, total=counts.matched, page=1)
+    page = render_template(
+        "admin/cleanup.html", form=form, preview=counts, sample=sample, confirm_error=message
+    )
+    return page, status
 
 
 @bp.get("/cleanup/runs/<int:run_id>")

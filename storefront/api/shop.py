@@ -45,6 +45,7 @@ from ..shop.checkout import CheckoutError
 from ..shop.checkout import ContactDetails
 from ..shop.checkout import order_for
 from ..shop.checkout import place_order
+from ..shop.countries import country_name
 from ..shop.forms import CheckoutForm
 from ..shop.models import CartItem
 from ..shop.models import Order
@@ -348,7 +349,10 @@ def _contact(body: dict[str, Any], key: str) -> ContactDetails:
                 errors.data,
             )
         errors.raise_if_any()
-    return ContactDetails(**{form_name: values[name] for name, form_name in _CONTACT_FIELDS.items()})
+    details = {form_name: values[name] for name, form_name in _CONTACT_FIELDS.items()}
+    # The form took a country's name or its ISO code; the order keeps the name.
+    details["country"] = country_name(form.country.data) or details["country"]
+    return ContactDetails(**details)
 
 
 def _contact_code(name: str, value: str, message: str) -> tuple[str, str]:

@@ -214,3 +214,42 @@ def _rows(statement: Executable) -> int:
     """Run an UPDATE or DELETE and return how many rows it changed."""
     result = db.session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]  # a DML statement gives a CursorResult
+
+
+def read_quantities(
+    typed: dict[int, str | None],
+) -> tuple[dict[int, int], dict[int, str]]:
+    """The quantities typed into the cart page, by product id, and a message for each that is not a
+    whole number from 1 to 99 (``None``: the line was not on the page, so it is left alone)."""
+    wanted: dict[int, int] = {}
+    errors: dict[int, str] = {}
+    for product_id, raw in typed.items():
+        if raw is None:
+            continue
+        text = raw.strip()
+        if not text:
+            errors[product_id] = "Enter a quantity."
+        elif not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_LINE_QUANTITY:
+            errors[product_id] = f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."
+        else:
+            wanted[product_id] = int(text)
+    return wanted, errors
+
+
+def set_quantities(
+    owner_id: str, cart: Cart, wanted: dict[int, int]
+) -> tuple[list[CartItem], dict[int, str]]:
+    """Apply the quantities of a whole cart page at once (its Update or Checkout button): every line
+    whose quantity changed is set as :func:`set_quantity` sets it. Returns the lines changed, and a
+    message by product id for each change the shop refused (stock, a line gone meanwhile)."""
+    changed: list[CartItem] = []
+    errors: dict[int, str] = {}
+    for line in cart.lines:
+        quantity = wanted.get(line.product_id)
+        if quantity is None or quantity == line.quantity:
+            continue
+        try:
+            changed.append(set_quantity(owner_id, line.product_id, quantity))
+        except CartError as error:
+            errors[line.product_id] = error.message
+    return changed, errors

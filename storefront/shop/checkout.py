@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import delete
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth import AuthRecord
 from ..extensions import db
 from ..models import storable
+from ..models import utcnow
 from .cart import load_cart
 from .models import CartItem
 from .models import Order
@@ -125,6 +127,23 @@ def owned_by(owner: AuthRecord) -> ColumnElement[bool]:
     """Orders of ``owner``: its own, and those of the guest records retired into it at sign-in."""
     merged = select(AuthRecord.id).where(AuthRecord.merged_into_id == owner.id)
     return (Order.owner_id == owner.id) | Order.owner_id.in_(merged)
+
+
+# How long after placing an order an empty checkout shows that order again (Back from the
+# confirmation), rather than the empty cart.
+RECENT_ORDER = timedelta(hours=1)
+
+
+def latest_order(owner: AuthRecord | None, within: timedelta) -> Order | None:
+    """The newest order ``owner`` placed in the last ``within``, if any."""
+    if owner is None:
+        return None
+    return db.session.execute(
+        select(Order)
+        .where(Order.owner_id == owner.id, Order.created >= utcnow() - within)
+        .order_by(Order.created.desc(), Order.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def order_for(owner: AuthRecord | None, number: str) -> Order | None:

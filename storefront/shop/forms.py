@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import BooleanField
 from wtforms import EmailField
 from wtforms import Field
 from wtforms import HiddenField
 from wtforms import IntegerField
+from wtforms import SelectField
 from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
@@ -21,6 +24,9 @@ from wtforms.validators import ValidationError
 from ..auth import EMAIL_MAX_LENGTH
 from ..models import MAX_INTEGER_ID
 from .cart import MAX_LINE_QUANTITY
+from .countries import country_choices
+from .countries import country_code
+from .countries import country_name
 
 _QUANTITY_RANGE = NumberRange(
     min=1, max=MAX_LINE_QUANTITY, message=f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."
@@ -61,16 +67,60 @@ def printable(form: FlaskForm, field: Field) -> None:
         raise ValidationError("Use letters, digits, spaces and punctuation: no tabs or control characters.")
 
 
-class CheckoutForm(FlaskForm):
+class CountryField(SelectField):
+    """The country, as an ISO 3166-1 alpha-2 code from the list; anything else is refused.
+
+    A country's name as the list spells it is taken too (any case), as its code: the JSON API's
+    clients send names.
+    """
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, choices=country_choices, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and country_name(valuelist[0]) is None:
+            valuelist = [country_code(valuelist[0]) or valuelist[0], *valuelist[1:]]
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data and country_name(self.data) is None:
+            raise ValidationError("Choose a country from the list.")
+
+
+class DeliveryForm(FlaskForm):
+    """Where an order goes: the checkout's delivery fields, and an account's saved details."""
+
+    full_name = StringField(
+        "Full name", validators=[DataRequired("Enter the name to deliver to."), Length(max=120), printable]
+    )
+    address = StringField(
+        "Address",
+        validators=[
+            DataRequired("Enter the street address."),
+            Length(max=200),
+            printable,
+        ],
+    )
+    city = StringField(
+        "City", validators=[DataRequired("Enter the town or city."), Length(max=100), printable]
+    )
+    postal_code = StringField(
+        "Postal code", validators=[DataRequired("Enter the postal code."), Length(max=20), printable]
+    )
+    country = CountryField("Country", validators=[DataRequired("Choose the country to deliver to.")])
+
+
+class CheckoutForm(DeliveryForm):
     """The contact and delivery details of an order."""
 
     email = EmailField(
         "Email",
-        validators=[DataRequired("Enter an email for the receipt."), Email(), Length(max=EMAIL_MAX_LENGTH)],
+        validators=[
+            DataRequired("Enter an email for the receipt."),
+            Email("Enter an email address like name@example.com."),
+            Length(max=EMAIL_MAX_LENGTH),
+        ],
     )
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120), printable])
-    address = StringField("Address", validators=[DataRequired(), Length(max=200), printable])
-    city = StringField("City", validators=[DataRequired(), Length(max=100), printable])
-    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20), printable])
-    country = StringField("Country", validators=[DataRequired(), Length(max=100), printable])
     checkout_key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
+    # Offered to full accounts only: a guest has nowhere to keep them.
+    save_details = BooleanField("Save these delivery details for next time", default=True)

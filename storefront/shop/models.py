@@ -118,3 +118,20 @@ class OrderLine(Model):
     @property
     def total_cents(self) -> int:
         return self.unit_price_cents * self.quantity
+
+
+class SavedDelivery(Model):
+    """Where a full account last asked to have its orders delivered, to fill in the next checkout.
+
+    One row per account, deleted with it. The country is an ISO 3166-1 alpha-2 code.
+    """
+
+    __tablename__ = "saved_deliveries"
+
+    owner_id: Mapped[str] = mapped_column(ForeignKey("auth_records.id", ondelete="CASCADE"), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    postal_code: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -30,16 +30,25 @@ from .cart import check_quantity
 from .cart import get_product
 from .cart import load_cart
 from .cart import MAX_LINE_QUANTITY
+from .cart import read_quantities
 from .cart import remove_item
+from .cart import set_quantities
 from .cart import set_quantity
 from .checkout import CheckoutError
 from .checkout import ContactDetails
+from .checkout import latest_order
 from .checkout import new_checkout_key
 from .checkout import order_for
 from .checkout import place_order
+from .checkout import RECENT_ORDER
+from .countries import country_name
+from .delivery import Delivery
+from .delivery import save_delivery
+from .delivery import saved_delivery
 from .forms import AddToCartForm
 from .forms import CartLineForm
 from .forms import CheckoutForm
+from .forms import DeliveryForm
 from .forms import RemoveLineForm
 from .models import Product
 
@@ -102,7 +111,29 @@ def catalogue() -> str:
 def product(product_id: int) -> str:
     """One product's page."""
     item = db.get_or_404(Product, product_id, description="There is no such product.")
-    return render_template("shop/product.html", product=item)
+    return render_template("shop/product.html", product=item, structured_data=product_structured_data(item))
+
+
+def product_structured_data(item: Product) -> dict[str, object]:
+    """schema.org ``Product`` with its ``Offer``, as JSON-LD for search engines."""
+    url = url_for("shop.product", product_id=item.id, _external=True)
+    in_stock = "https://schema.org/InStock" if item.stock > 0 else "https://schema.org/OutOfStock"
+    return {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": item.name,
+        "description": item.description,
+        "sku": item.slug,
+        "image": url_for("static", filename=f"products/{item.image}", _external=True),
+        "url": url,
+        "offers": {
+            "@type": "Offer",
+            "url": url,
+            "price": f"{item.price_cents // 100}.{item.price_cents % 100:02d}",
+            "priceCurrency": "USD",
+            "availability": in_stock,
+        },
+    }
 
 
 @bp.get("/cart")
@@ -112,6 +143,34 @@ def cart() -> str:
     return render_template(
         "shop/cart.html", cart=current_cart(), offer_options=Identity.of(current_record()) is Identity.NOBODY
     )
+
+
+@bp.post("/cart")
+def cart_save() -> Response | tuple[str, int]:
+    """The cart page is one form: its Update buttons and its Checkout button both save every
+    quantity typed, so a quantity changed without pressing Update still counts at checkout. A
+    quantity the shop refuses is shown at its line, as typed, and nothing goes on to checkout."""
+    record = current_record()
+    if record is None:
+        return redirect(url_for("shop.cart"))
+    cart = current_cart()
+    typed = {line.product_id: request.form.get(f"quantity-{line.product_id}") for line in cart.lines}
+    wanted, errors = read_quantities(typed)
+    changed, refused = set_quantities(record.id, cart, wanted)
+    errors |= refused
+    if errors:
+        return render_template(
+            "shop/cart.html", cart=current_cart(), offer_options=False, line_errors=errors, typed=typed
+        ), 400
+    if request.form.get("action") == "checkout":
+        return redirect(url_for("shop.checkout"))
+    if len(changed) == 1:
+        flash(f"Updated {changed[0].product.name} to {changed[0].quantity}.", "success")
+    elif changed:
+        flash("Updated the quantities in your cart.", "success")
+    else:
+        flash("Your cart is up to date.", "info")
+    return redirect(url_for("shop.cart"))
 
 
 @bp.post("/cart/add")
@@ -196,12 +255,11 @@ def checkout() -> Response | str | tuple[str, int]:
 
     form = CheckoutForm()
     if request.method == "GET":
-        if not current_cart():
-            flash("Your cart is empty. Add something before checking out.", "info")
-            return redirect(url_for("shop.catalogue"))
+        if (empty := _empty_cart_redirect()) is not None:
+            return empty
         form.checkout_key.data = new_checkout_key()
         if Identity.of(record) is Identity.ACCOUNT:
-            form.email.data = record.email
+            fill_saved_details(form, record.id, record.email)
     elif form.validate_on_submit():
         contact = ContactDetails(
             email=form.email.data.strip(),
@@ -209,20 +267,58 @@ def checkout() -> Response | str | tuple[str, int]:
             address=form.address.data.strip(),
             city=form.city.data.strip(),
             postal_code=form.postal_code.data.strip(),
-            country=form.country.data.strip(),
+            country=country_name(form.country.data) or form.country.data,
         )
         try:
             order = place_order(record, contact, form.checkout_key.data)
         except CheckoutError as error:
             flash(error.message, "error")
             return redirect(url_for("shop.cart"))
+        if Identity.of(record) is Identity.ACCOUNT and form.save_details.data:
+            save_delivery(record.id, delivery_of(form))
+        # Post/Redirect/Get: the confirmation is a page of its own, so reload never posts the form again.
         return redirect(url_for("shop.order", number=order.number))
+    # Back after placing an order: the form it came from must not stand there flagged as failed.
+    if form.errors and (empty := _empty_cart_redirect()) is not None:
+        return empty
     if form.checkout_key.errors:
         # The hidden one-time key was missing or altered: nothing the shopper could correct, and sent
         # back as it was it would fail again. The page gets a new key and says what to do.
         form.checkout_key.data = new_checkout_key()
         flash("This order form was incomplete. Check your details and press Place order again.", "error")
     return render_template("shop/checkout.html", form=form), 400 if form.errors else 200
+
+
+def _empty_cart_redirect() -> Response | None:
+    """Where the checkout goes with an empty cart: to the order just placed (Back from its
+    confirmation lands there again, not on a stale form), else to the cart, which says it is empty."""
+    if current_cart():
+        return None
+    recent = latest_order(current_record(), within=RECENT_ORDER)
+    if recent is not None:
+        return redirect(url_for("shop.order", number=recent.number))
+    flash("Your cart is empty. Add something before checking out.", "info")
+    return redirect(url_for("shop.cart"))
+
+
+def delivery_of(form: DeliveryForm) -> Delivery:
+    """The delivery details of a valid checkout or account form."""
+    return Delivery(
+        full_name=form.full_name.data.strip(),
+        address=form.address.data.strip(),
+        city=form.city.data.strip(),
+        postal_code=form.postal_code.data.strip(),
+        country=form.country.data,
+    )
+
+
+def fill_saved_details(form: CheckoutForm, owner_id: str, email: str) -> None:
+    """A full account's checkout starts with its email and saved delivery details."""
+    form.email.data = email
+    saved = saved_delivery(owner_id)
+    if saved is not None:
+        form.full_name.data, form.address.data, form.city.data = saved.full_name, saved.address, saved.city
+        form.postal_code.data, form.country.data = saved.postal_code, saved.country
 
 
 @bp.get("/orders/<number>")
@@ -264,6 +360,18 @@ def _set_probe_cookie(response: Response) -> Response:
             samesite="Lax",
             secure=current_app.config["AUTH_COOKIE_SECURE"],
         )
+    return response
+
+
+# Pages with a shopper's cart, details or order: never stored, so Back asks the server again and
+# shows the cart and the order as they are now, not a copy from before the order was placed.
+_PERSONAL_PAGES = frozenset({"shop.cart", "shop.cart_save", "shop.checkout", "shop.order"})
+
+
+@bp.after_request
+def no_store_personal_pages(response: Response) -> Response:
+    if request.endpoint in _PERSONAL_PAGES:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
