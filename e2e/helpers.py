@@ -16,7 +16,9 @@ from playwright.sync_api import Page
 from playwright.sync_api import ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT_DIR = Path(os.environ.get("STOREFRONT_SCREENSHOT_DIR") or ROOT / "docs" / "screenshots")
+# A test run writes its screenshots under test-results/ (ignored by git), so running the suite never
+# changes tracked files; STOREFRONT_SCREENSHOT_DIR=docs/screenshots refreshes the README's gallery.
+SCREENSHOT_DIR = Path(os.environ.get("STOREFRONT_SCREENSHOT_DIR") or ROOT / "test-results" / "screenshots")
 VIEWPORTS: dict[str, ViewportSize] = {
     "phone": {"width": 390, "height": 844},
     "desktop": {"width": 1280, "height": 800},
@@ -97,9 +99,9 @@ def _visible_images_loaded(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> list[Path]:
-    """Save ``docs/screenshots/<name>-phone.png`` (390x844) and ``<name>-desktop.png`` (1280x800).
+    """Save ``<name>-phone.png`` (390x844) and ``<name>-desktop.png`` (1280x800) in ``SCREENSHOT_DIR``.
 
-    The page keeps its own viewport afterwards. ``STOREFRONT_SCREENSHOT_DIR`` sends them elsewhere.
+    The page keeps its own viewport afterwards.
     """
     original = page.viewport_size
     saved = []
