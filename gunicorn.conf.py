@@ -30,9 +30,9 @@ forwarded_allow_ips = ""
 def post_worker_init(worker: object) -> None:
     """Exempt what the app made at start-up from garbage collection.
 
-    A worker starts with about 97,000 objects (Flask, SQLAlchemy, the app); every full collection of
-    Python's cyclic garbage collector walked all of them, about 40 ms during which the request being
-    served waited. Frozen, they are never scanned again; objects made by requests still are.
+    A worker starts with about 97,000 objects (Flask, SQLAlchemy, the app), and every full collection
+    of Python's cyclic garbage collector would walk all of them while the request being served waits.
+    Frozen, they are never scanned again; objects made by requests still are.
     """
     import gc
 

@@ -13,7 +13,7 @@ memory is its own, not the loader's.
 Figures per size: total cleanup time (preview count, batches and final count) and its CPU time, time
 per deleted record, the median, 99th percentile and longest single write transaction (one batch:
 DELETE with its cascades, the run's counter UPDATE, COMMIT), the number of batches, and the cleanup
-process's peak resident memory (VmHWM). The targets of issue 5 are checked for the largest size:
+process's peak resident memory (VmHWM). The targets are checked for the largest size:
 at most 60 s, 100 ms and 300 MB.
 """
 

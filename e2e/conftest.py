@@ -1,4 +1,4 @@
-"""Fixtures of the browser journeys (GUIDE section 5).
+"""Fixtures of the browser journeys.
 
 pytest-playwright drives Debian's Chromium (``CHROMIUM_PATH`` or ``/usr/lib/chromium/chromium``; when
 neither exists, a browser installed by ``playwright install``). The app runs on a real HTTP server in a

@@ -16,7 +16,9 @@ from playwright.sync_api import Page
 from playwright.sync_api import ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT_DIR = Path(os.environ.get("STOREFRONT_SCREENSHOT_DIR") or ROOT / "docs" / "screenshots")
+# A test run writes its screenshots under test-results/ (ignored by git), so running the suite never
+# changes tracked files; STOREFRONT_SCREENSHOT_DIR=docs/screenshots refreshes the README's gallery.
+SCREENSHOT_DIR = Path(os.environ.get("STOREFRONT_SCREENSHOT_DIR") or ROOT / "test-results" / "screenshots")
 VIEWPORTS: dict[str, ViewportSize] = {
     "phone": {"width": 390, "height": 844},
     "desktop": {"width": 1280, "height": 800},
@@ -28,8 +30,6 @@ CHECK_WIDTHS: list[ViewportSize] = [
     {"width": 1280, "height": 800},
 ]
 GUEST_NOTICE = "You're shopping as a guest"
-AUTH_COOKIE = "storefront_auth"
-SECURE_AUTH_COOKIE = "__Host-storefront_auth"
 # A desktop Chrome user agent: the default one of headless Chromium says "HeadlessChrome", which the
 # shop rightly counts as an automated client (no account in eager mode).
 DESKTOP_CHROME_UA = (
@@ -77,7 +77,7 @@ def cookie(context: BrowserContext, name: str) -> Cookie | None:
 
 
 def expect_guest_notice(page: Page, *, visible: bool = True) -> None:
-    """The guest banner of every page while signed in anonymously (CONTRACT section 2)."""
+    """The guest banner of every page while signed in anonymously."""
     notice = page.get_by_text(GUEST_NOTICE)
     if visible:
         expect(notice).to_be_visible()
@@ -99,9 +99,9 @@ def _visible_images_loaded(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> list[Path]:
-    """Save ``docs/screenshots/<name>-phone.png`` (390x844) and ``<name>-desktop.png`` (1280x800).
+    """Save ``<name>-phone.png`` (390x844) and ``<name>-desktop.png`` (1280x800) in ``SCREENSHOT_DIR``.
 
-    The page keeps its own viewport afterwards. ``STOREFRONT_SCREENSHOT_DIR`` sends them elsewhere.
+    The page keeps its own viewport afterwards.
     """
     original = page.viewport_size
     saved = []

@@ -1,4 +1,4 @@
-"""Issue 4 in the browser: a guest keeps everything by creating an account, or by signing in.
+"""In the browser: a guest keeps everything by creating an account, or by signing in.
 
 Every page of these journeys passes the axe-core check.
 """
@@ -18,10 +18,10 @@ from storefront.auth.models import AuthRecord
 from storefront.extensions import db
 from storefront.shop.models import CartItem
 from storefront.shop.models import Product
+from tests.factories import AUTH_COOKIE
 
 from .helpers import add_to_cart
 from .helpers import assert_accessible
-from .helpers import AUTH_COOKIE
 from .helpers import cart_link
 from .helpers import cookie
 from .helpers import expect_guest_notice

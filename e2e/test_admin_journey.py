@@ -1,4 +1,4 @@
-"""Issue 5 in the browser: an admin previews a cleanup of idle guests, deletes them, and sees the
+"""In the browser: an admin previews a cleanup of idle guests, deletes them, and sees the
 dashboard's numbers change; a large backlog goes on by itself, or with Continue without JavaScript.
 
 Each journey has a server of its own: deleting idle guests must not reach other journeys' data.
@@ -21,14 +21,14 @@ from storefront.extensions import db
 from storefront.models import utcnow
 from storefront.shop.models import CartItem
 from storefront.shop.models import Product
-from tests.admin_helpers import make_guest
-from tests.admin_helpers import make_order
+from tests.factories import AUTH_COOKIE
+from tests.factories import make_guest
+from tests.factories import make_order
 
 from .conftest import MakeLiveServer
 from .conftest import NewContextAt
 from .helpers import add_to_cart
 from .helpers import assert_accessible
-from .helpers import AUTH_COOKIE
 from .helpers import cart_link
 from .helpers import cookie
 from .helpers import DESKTOP_CHROME_UA
@@ -45,7 +45,7 @@ def add_idle_guests(server: LiveServer, count: int, *, days: int = 45, with_orde
     def work() -> list[str]:
         when = utcnow() - timedelta(days=days)
         products = list(db.session.execute(select(Product.id).order_by(Product.id).limit(2)).scalars())
-        guests = [make_guest(last_active=when, products=products) for _ in range(count)]
+        guests = [make_guest(last_active=when, cart=products) for _ in range(count)]
         if with_order:
             for guest in guests:
                 make_order(guest)

@@ -1,4 +1,4 @@
-"""Issue 2 in the browser: an admin made by ``create-admin`` signs in and out; the cookies' flags."""
+"""In the browser: an admin made by ``create-admin`` signs in and out; the cookies' flags."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from playwright.sync_api import BrowserContext
 from playwright.sync_api import expect
 from playwright.sync_api import Page
 
+from tests.factories import AUTH_COOKIE
+from tests.factories import SECURE_AUTH_COOKIE
+
 from .conftest import MakeLiveServer
 from .conftest import NewContextAt
 from .helpers import assert_accessible
-from .helpers import AUTH_COOKIE
 from .helpers import cookie
-from .helpers import SECURE_AUTH_COOKIE
 from .live_server import LiveServer
 
 ADMIN_EMAIL = "admin@example.com"

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from storefront.auth.accounts import create_account
 from storefront.extensions import db
 from storefront.mail import OutboxMessage
+from tests.factories import AUTH_COOKIE
 
 from .conftest import NewContextAt
 from .helpers import add_to_cart
 from .helpers import assert_accessible
-from .helpers import AUTH_COOKIE
 from .helpers import cart_link
 from .helpers import cookie
 from .helpers import fill_delivery

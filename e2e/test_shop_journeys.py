@@ -1,4 +1,4 @@
-"""Issue 3 in the browser: try before you buy in its three modes, guest checkout, and what goes wrong.
+"""In the browser: try before you buy in its three modes, guest checkout, and what goes wrong.
 
 Every page of the journeys passes the axe-core check; the lazy journey saves the README's screenshots.
 """
@@ -15,12 +15,12 @@ from playwright.sync_api import Page
 from storefront.auth.models import AuthRecord
 from storefront.shop.models import CartItem
 from storefront.shop.models import Order
+from tests.factories import AUTH_COOKIE
 
 from .conftest import MakeLiveServer
 from .conftest import NewContextAt
 from .helpers import add_to_cart
 from .helpers import assert_accessible
-from .helpers import AUTH_COOKIE
 from .helpers import cart_link
 from .helpers import cookie
 from .helpers import CRAWLER_UA

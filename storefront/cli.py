@@ -10,9 +10,9 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from .admin.commands import anonymous_group
-from .auth.accounts import create_or_promote_admin
-from .auth.accounts import FieldError
-from .auth.errors import AuthError
+from .auth import AuthError
+from .auth import create_or_promote_admin
+from .auth import FieldError
 from .shop.seed import seed_catalogue
 
 

@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+from collections.abc import Collection
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -36,13 +37,22 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
+    "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379 when several workers share limits
+    "RATELIMIT_KEY_PREFIX": "",  # apps sharing one Redis give each a prefix, so budgets stay apart
+    "RATELIMIT_SWALLOW_ERRORS": False,  # True: let requests through while the limit storage is down
     "RATELIMIT_HEADERS_ENABLED": False,
     "PROXY_FIX_X_FOR": 0,  # number of trusted proxies in front of the app
     # Strict-Transport-Security on HTTPS responses (ASVS 3.4.1); off for a local demo over HTTP.
     "HSTS": None,
     # Auth collections: each record belongs to exactly one of these.
     "AUTH_COLLECTIONS": ["users", "customers"],
+    # The collection of the guest made by "Continue as Guest" at checkout. A guest of this collection
+    # sees the checkout form; any other visitor without a full account chooses first.
+    "GUEST_CHECKOUT_COLLECTION": "customers",
+    # When a visitor gets a guest account without asking: "lazy" (the first cart action), "eager"
+    # (on arrival, once the browser has shown it keeps cookies; never for crawlers) or "off".
+    "TRY_BEFORE_YOU_BUY": "lazy",
     "AUTH_COOKIE_NAME": "storefront_auth",  # gets the __Host- prefix when the cookie is Secure
     "AUTH_COOKIE_SECURE": False,
     "AUTH_TOKEN_LIFETIME": timedelta(days=14),
@@ -134,6 +144,21 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         if production:
             raise RuntimeError("STOREFRONT_SECRET_KEY must be set in production.")
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def check_choice(app: Flask, key: str, choices: Collection[object]) -> None:
+    """Refuse to start when setting ``key`` is not one of ``choices``: a mistake fails at start, not
+    on a shopper's first click."""
+    value = app.config[key]
+    if value not in choices:
+        raise RuntimeError(f"{key} must be one of {', '.join(map(str, choices))}, not {value!r}.")
+
+
+def check_whole_number(app: Flask, key: str, low: int, high: int) -> None:
+    """Refuse to start when setting ``key`` is not a whole number from ``low`` to ``high``."""
+    value = app.config[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RuntimeError(f"{key} must be a whole number from {low} to {high}, not {value!r}.")
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from .config import check_choice
 from .extensions import db
 from .models import Model
 from .models import utcnow
@@ -168,6 +169,5 @@ def links_in(text: str) -> list[str]:
 
 def init_app(app: Flask) -> None:
     """Check the setting and register the developer's outbox page."""
-    if app.config["MAIL_BACKEND"] not in BACKENDS:
-        raise RuntimeError(f"MAIL_BACKEND must be one of {', '.join(BACKENDS)}.")
+    check_choice(app, "MAIL_BACKEND", BACKENDS)
     app.register_blueprint(dev_bp)

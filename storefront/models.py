@@ -7,10 +7,7 @@ import string
 from datetime import datetime
 from datetime import UTC
 from typing import Any
-from typing import cast
 from typing import TYPE_CHECKING
-
-from sqlalchemy import Table
 
 from .extensions import Base
 from .extensions import db
@@ -52,13 +49,6 @@ def new_id(*, at: datetime | None = None) -> str:
     minute = int((at or utcnow()).timestamp()) // 60
     random_part = secrets.randbelow(36**_ID_RANDOM_DIGITS)
     return _base36(minute, _ID_TIME_DIGITS) + _base36(random_part, _ID_RANDOM_DIGITS)
-
-
-def table_of(model: type[Any]) -> Table:
-    """A model's table, for statements that load no objects (counts, bulk UPDATEs and DELETEs): the
-    ORM's UPDATE and DELETE path rebuilds a statement and its cache key on every call, the table's
-    runs the statement as built."""
-    return cast(Table, model.__table__)
 
 
 def held_by_session(model: type[Any], ident: object) -> Any | None:

@@ -40,7 +40,7 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     # Browsers ignore HSTS received over plain HTTP (RFC 6797), so it is only sent over HTTPS.
-    hsts = current_app.config.get("HSTS")
+    hsts = current_app.config["HSTS"]
     if hsts and request.is_secure:
         headers.setdefault("Strict-Transport-Security", str(hsts))
     return response

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
 
-AUTH_COOKIE = "storefront_auth"
-SECURE_AUTH_COOKIE = "__Host-storefront_auth"
+from .factories import AUTH_COOKIE
 
 
 def set_cookies(headers: list[str], name: str = AUTH_COOKIE) -> list[Morsel[str]]:

@@ -26,14 +26,12 @@ from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
 from storefront import create_app
-from storefront.auth.models import AuthRecord
-from storefront.auth.passwords import hash_password
 from storefront.extensions import db
 from storefront.shop.models import Product
 
 from . import databases
-
-PASSWORD = "correct horse battery"
+from .factories import make_account
+from .factories import PASSWORD
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -169,27 +167,6 @@ def products(app: Flask) -> list[int]:
         return [item.id for item in items]
 
 
-def make_account(
-    email: str = "shopper@example.com",
-    password: str = PASSWORD,
-    collection: str = "users",
-    *,
-    admin: bool = False,
-) -> AuthRecord:
-    """A full account (inside an app context)."""
-    record = AuthRecord(
-        collection=collection,
-        email=email,
-        username=email.split("@")[0],
-        is_anonymous=False,
-        is_admin=admin,
-        password_hash=hash_password(password),
-    )
-    db.session.add(record)
-    db.session.commit()
-    return record
-
-
 @pytest.fixture
 def account(app: Flask) -> str:
     """A full account in ``users``; returns its id."""
@@ -202,11 +179,6 @@ def sign_in(
 ) -> TestResponse:
     """Sign in through the login page."""
     return client.post("/login", data={"email": email, "password": password})
-
-
-def auth_cookie(client: FlaskClient, name: str = "storefront_auth") -> str | None:
-    cookie = client.get_cookie(name)
-    return cookie.value if cookie else None
 
 
 def csrf_token_from(html: bytes) -> str:

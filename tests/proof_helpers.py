@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextlib import ExitStack
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,11 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine import URL
 
 from storefront.auth.models import AuthRecord
-from storefront.auth.passwords import GeneratedSecret
-from storefront.auth.passwords import hash_generated_secret
 from storefront.extensions import db
-from storefront.models import new_id
-from storefront.models import utcnow
 from storefront.shop.models import CartItem
 from storefront.shop.models import Product
 
@@ -130,31 +125,3 @@ def orphan_cart_lines() -> int:
         CartItem.owner_id.is_(None) | CartItem.owner_id.not_in(owners) | CartItem.product_id.not_in(products)
     )
     return int(db.session.execute(query).scalar_one())
-
-
-# ---------------------------------------------------------------------------------------------------
-# Shoppers made in the database
-
-
-def make_shopper(
-    collection: str = "customers", cart: dict[int, int] | None = None, *, days_idle: float = 0
-) -> AuthRecord:
-    """An anonymous record with a cart, added to the session but not committed (inside an app
-    context)."""
-    active = utcnow() - timedelta(days=days_idle)
-    record_id = new_id(at=active)
-    record = AuthRecord(
-        id=record_id,
-        collection=collection,
-        email=f"anonymous-{record_id}@anonymous.invalid",
-        username=f"guest-{record_id}",
-        is_anonymous=True,
-        password_hash=hash_generated_secret(GeneratedSecret.generate()),
-        created=active,
-        updated=active,
-        last_active_at=active,
-    )
-    db.session.add(record)
-    for product_id, quantity in (cart or {}).items():
-        db.session.add(CartItem(owner_id=record.id, product_id=product_id, quantity=quantity))
-    return record

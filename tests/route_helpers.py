@@ -21,11 +21,10 @@ from storefront.extensions import db
 from storefront.mail import OutboxMessage
 from storefront.shop.models import CartItem
 
-from .accounts_helpers import order_for_record
-from .conftest import make_account
-from .proof_helpers import make_shopper
-
-AUTH_COOKIE = "storefront_auth"
+from .factories import AUTH_COOKIE
+from .factories import make_account
+from .factories import make_guest
+from .factories import order_for_record
 
 
 def routes(app: Flask, method: str) -> list[Rule]:
@@ -60,8 +59,8 @@ VISITORS = ["nobody", "guest", "guest customer", "account", "admin"]
 @pytest.fixture
 def world(app: Flask, products: list[int]) -> World:
     with app.test_request_context():
-        guest = make_shopper("users", {products[0]: 1})
-        customer = make_shopper("customers", {products[1]: 1})
+        guest = make_guest(collection="users", cart={products[0]: 1}, commit=False)
+        customer = make_guest(collection="customers", cart={products[1]: 1}, commit=False)
         db.session.commit()
         account = make_account()
         admin = make_account("admin@example.com", admin=True)

@@ -1,4 +1,4 @@
-"""Sign-in with cart merge and retiring the guest record (issue 4, item 4), and sign-out (item 6)."""
+"""Sign-in with cart merge and retiring the guest record, and sign-out."""
 
 from __future__ import annotations
 
@@ -10,25 +10,25 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 
 from storefront import create_app
-from storefront.account import services
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
+from storefront.shop import guests
 from storefront.shop.cart import MergePolicy
 from storefront.shop.checkout import order_for
 
 from . import conftest
 from .accounts_helpers import cart_of
 from .accounts_helpers import flashes
-from .accounts_helpers import identity_id
-from .accounts_helpers import order_for_record
 from .accounts_helpers import order_owners
 from .accounts_helpers import record
-from .accounts_helpers import set_cart
-from .accounts_helpers import start_guest
-from .conftest import auth_cookie
 from .conftest import csrf_token_from
-from .conftest import make_account
 from .conftest import sign_in
+from .factories import auth_cookie
+from .factories import identity_id
+from .factories import make_account
+from .factories import order_for_record
+from .factories import set_cart
+from .factories import start_guest
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_failed_merge_keeps_the_guest_signed_in(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("UPDATE cart_items", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(services, "move_cart", broken)
+    monkeypatch.setattr(guests, "move_cart", broken)
     response = sign_in(client)
     assert response.status_code == 400
     assert b"Your guest cart is safe" in response.data
@@ -195,7 +195,7 @@ def test_merge_service_without_a_request(app: Flask, products: list[int], accoun
     set_cart(app, guest_id, {products[0]: 1})
     with app.app_context():
         target = db.session.get_one(AuthRecord, account)
-        report = services.merge_guest_into(guest_id, target, MergePolicy.SUM)
+        report = guests.merge_guest_into(guest_id, target, MergePolicy.SUM)
         db.session.commit()
     assert report is not None
     assert (report.guest_items, report.cart_items, report.capped) == (1, 1, False)

@@ -1,4 +1,4 @@
-"""/account and what anonymous records may not do (issue 4, item 7), in pages and in the API."""
+"""/account and what anonymous records may not do, in pages and in the API."""
 
 from __future__ import annotations
 
@@ -23,17 +23,17 @@ from storefront.shop.models import Order
 
 from . import conftest
 from .accounts_helpers import flashes
-from .accounts_helpers import identity_id
 from .accounts_helpers import NEW_PASSWORD
-from .accounts_helpers import order_for_record
 from .accounts_helpers import outbox
 from .accounts_helpers import record
-from .accounts_helpers import start_guest
 from .accounts_helpers import verification_path
-from .conftest import auth_cookie
-from .conftest import make_account
-from .conftest import PASSWORD
 from .conftest import sign_in
+from .factories import auth_cookie
+from .factories import identity_id
+from .factories import make_account
+from .factories import order_for_record
+from .factories import PASSWORD
+from .factories import start_guest
 
 ACCOUNT_PAGES = ["/account", "/account/email", "/account/password"]
 

@@ -1,4 +1,4 @@
-"""``next`` only ever leads to a path on this site (issue 4, item 8)."""
+"""``next`` only ever leads to a path on this site."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from storefront.security import safe_next
 
-from .accounts_helpers import start_guest
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import make_account
+from .factories import PASSWORD
+from .factories import start_guest
 
 UNSAFE = [
     "https://evil.example/",

@@ -1,4 +1,4 @@
-"""Upgrade-to-account (issue 4, items 1, 2 and 5): a guest becomes a full account and keeps everything."""
+"""Upgrade-to-account: a guest becomes a full account and keeps everything."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from storefront.auth.passwords import verify_password
 
 from .accounts_helpers import cart_of
 from .accounts_helpers import flashes
-from .accounts_helpers import identity_id
-from .accounts_helpers import order_for_record
 from .accounts_helpers import order_owners
 from .accounts_helpers import outbox
 from .accounts_helpers import record
-from .accounts_helpers import start_guest
 from .auth_helpers import count_records
-from .conftest import auth_cookie
 from .conftest import csrf_token_from
-from .conftest import make_account
-from .conftest import PASSWORD
 from .conftest import sign_in
+from .factories import AUTH_COOKIE
+from .factories import auth_cookie
+from .factories import identity_id
+from .factories import make_account
+from .factories import order_for_record
+from .factories import PASSWORD
+from .factories import start_guest
 
 NEW_EMAIL = "new.shopper@example.com"
 
@@ -98,7 +99,7 @@ def test_old_token_is_rejected_after_upgrade(app: Flask, client: FlaskClient, pr
 
     # A browser still holding the old cookie is signed out, not signed in as the account.
     stale = app.test_client()
-    stale.set_cookie("storefront_auth", str(old_token))
+    stale.set_cookie(AUTH_COOKIE, str(old_token))
     assert stale.get("/account").headers["Location"].startswith("/login")
 
 

@@ -1,4 +1,4 @@
-"""Email verification links and the mail backends (issue 4, item 3)."""
+"""Email verification links and the mail backends."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from . import conftest
 from .accounts_helpers import flashes
 from .accounts_helpers import outbox
 from .accounts_helpers import record
-from .accounts_helpers import start_guest
 from .accounts_helpers import verification_path
-from .conftest import PASSWORD
 from .conftest import sign_in
+from .factories import PASSWORD
+from .factories import start_guest
 
 EMAIL = "new.shopper@example.com"
 

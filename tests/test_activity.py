@@ -17,10 +17,10 @@ from storefront.auth.models import AuthRecord
 from storefront.extensions import db
 from storefront.models import as_utc
 
-from .admin_helpers import make_guest
-from .admin_helpers import NOW
-from .admin_helpers import use_identity
 from .conftest import listening
+from .factories import make_guest
+from .factories import NOW
+from .factories import use_identity
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ from storefront.extensions import db
 from storefront.models import utcnow
 
 from .admin_helpers import count
-from .admin_helpers import make_admin
-from .admin_helpers import make_guest
-from .admin_helpers import use_identity
-from .conftest import make_account
+from .factories import AUTH_COOKIE
+from .factories import make_account
+from .factories import make_admin
+from .factories import make_guest
+from .factories import NOW
+from .factories import use_identity
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # What a POST would send if it got through: enough to delete every idle guest.
@@ -54,11 +56,11 @@ def _nobody(client: FlaskClient) -> None:
 
 
 def _anonymous_user(client: FlaskClient) -> None:
-    use_identity(client, make_guest(collection="users"))
+    use_identity(client, make_guest(now=NOW, collection="users"))
 
 
 def _anonymous_customer(client: FlaskClient) -> None:
-    use_identity(client, make_guest(collection="customers"))
+    use_identity(client, make_guest(now=NOW, collection="customers"))
 
 
 def _regular_account(client: FlaskClient) -> None:
@@ -71,7 +73,7 @@ def _customer_account(client: FlaskClient) -> None:
 
 def _anonymous_with_admin_flag(client: FlaskClient) -> None:
     """Never made by the app; refused all the same: only full accounts can be admins."""
-    guest = make_guest()
+    guest = make_guest(now=NOW)
     db.session.query(AuthRecord).filter_by(id=guest.id).update({"is_admin": True})
     db.session.commit()
     use_identity(client, guest)
@@ -144,11 +146,11 @@ def test_only_admins_see_the_admin_link(app: Flask, client: FlaskClient) -> None
     with app.app_context():
         regular = make_account("regular@example.com").id
         admin = make_admin().id
-        guest = make_guest().id
+        guest = make_guest(now=NOW).id
     for record, shown in ((guest, False), (regular, False), (admin, True)):
         with app.app_context():
             use_identity(client, record)
         page = client.get("/").data
         assert (b'href="/admin">Admin</a>' in page) is shown
-    client.delete_cookie("storefront_auth")
+    client.delete_cookie(AUTH_COOKIE)
     assert b'href="/admin"' not in client.get("/").data

@@ -16,11 +16,11 @@ from storefront.auth.models import AuthRecord
 from storefront.extensions import db
 from storefront.models import utcnow
 
-from .admin_helpers import make_admin
-from .admin_helpers import make_guest
-from .admin_helpers import make_order
-from .admin_helpers import use_identity
-from .conftest import make_account
+from .factories import make_account
+from .factories import make_admin
+from .factories import make_guest
+from .factories import make_order
+from .factories import use_identity
 
 
 def test_activity_is_counted_per_day(app: Flask) -> None:

@@ -16,10 +16,10 @@ from storefront.extensions import db
 from storefront.models import utcnow
 
 from .admin_helpers import count
-from .admin_helpers import make_admin
-from .admin_helpers import make_guest
-from .admin_helpers import use_identity
 from .conftest import csrf_token_from
+from .factories import make_admin
+from .factories import make_guest
+from .factories import use_identity
 from .test_admin_access import admin_routes
 from .test_admin_access import DELETE_FORM
 from .test_admin_access import url_for_rule

@@ -23,12 +23,12 @@ from storefront.models import utcnow
 from storefront.shop.models import CartItem
 
 from .admin_helpers import count
-from .admin_helpers import make_admin
-from .admin_helpers import make_guest
-from .admin_helpers import make_order
-from .admin_helpers import use_identity
-from .conftest import make_account
 from .conftest import make_test_config
+from .factories import make_account
+from .factories import make_admin
+from .factories import make_guest
+from .factories import make_order
+from .factories import use_identity
 
 DELETE_ALL = {"inactive_days": "30", "collection": "all", "delete": "y"}
 
@@ -51,11 +51,11 @@ def shop(app: Flask, products: list[int]) -> dict[str, Any]:
     (one upgraded from a guest), orders by a guest and by an account."""
     now = utcnow()
     with app.app_context():
-        idle = [make_guest(last_active=now - timedelta(days=40 + i), products=products[:2]) for i in range(2)]
+        idle = [make_guest(last_active=now - timedelta(days=40 + i), cart=products[:2]) for i in range(2)]
         idle_customer = make_guest(last_active=now - timedelta(days=50), collection="customers")
         buyer = make_guest(last_active=now - timedelta(days=60), collection="customers")
         make_order(buyer)
-        active = make_guest(last_active=now - timedelta(days=1), products=products[:1])
+        active = make_guest(last_active=now - timedelta(days=1), cart=products[:1])
         account = make_account("regular@example.com")
         upgraded = make_account("converted@example.com")
         db.session.execute(update(AuthRecord).where(AuthRecord.id == upgraded.id).values(upgraded_at=now))
@@ -118,7 +118,7 @@ def test_empty_shop_dashboard(admin_client: FlaskClient) -> None:
 # --- cleanup form and preview ------------------------------------------------------------------------
 
 
-def test_cleanup_page_offers_the_contract_controls(admin_client: FlaskClient) -> None:
+def test_cleanup_page_offers_the_named_controls(admin_client: FlaskClient) -> None:
     html = admin_client.get("/admin/cleanup").data.decode()
     label = re.search(r'<label for="([^"]+)">Inactive for at least \(days\)</label>', html)
     assert label, "the days field has its label"

@@ -18,11 +18,11 @@ from storefront.extensions import db
 from storefront.models import as_utc
 from storefront.models import utcnow
 
-from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
 from .auth_helpers import set_cookies
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import AUTH_COOKIE
+from .factories import make_account
+from .factories import PASSWORD
 from .test_auth_service import RECORD_KEYS
 from .test_auth_service import TIMESTAMP
 

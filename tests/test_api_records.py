@@ -19,7 +19,7 @@ from storefront.auth.tokens import issue_token
 from storefront.extensions import db
 from storefront.mail import OutboxMessage
 
-from .conftest import PASSWORD
+from .factories import PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -15,9 +15,9 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
-from .accounts_helpers import API_CONTACT
-from .accounts_helpers import order_for_record
-from .conftest import PASSWORD
+from .factories import API_CONTACT
+from .factories import order_for_record
+from .factories import PASSWORD
 from .proof_helpers import snapshot
 
 KEY = "an-idempotency-key-0001"

@@ -1,4 +1,4 @@
-"""The auth service of CONTRACT section 1, called directly (with a request context where one is needed)."""
+"""The auth service's Python API, called directly (with a request context where one is needed)."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ from storefront.auth.tokens import verify_token
 from storefront.extensions import db
 from storefront.models import new_id
 
-from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
 from .auth_helpers import is_deletion
 from .auth_helpers import only_set_cookie
 from .auth_helpers import set_cookies
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import AUTH_COOKIE
+from .factories import make_account
+from .factories import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -97,7 +97,7 @@ def test_anonymous_record_fields(collection: str) -> None:
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)
-def test_auth_data_to_dict_has_the_contract_shape(collection: str) -> None:
+def test_auth_data_to_dict_has_the_api_shape(collection: str) -> None:
     auth = sign_in_anonymously(collection)
     data = auth.to_dict()
 

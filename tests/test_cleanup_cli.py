@@ -17,8 +17,8 @@ from storefront.models import utcnow
 from storefront.shop.models import CartItem
 
 from .admin_helpers import count
-from .admin_helpers import make_guest
-from .admin_helpers import make_order
+from .factories import make_guest
+from .factories import make_order
 
 
 @pytest.fixture
@@ -26,10 +26,10 @@ def backlog(app: Flask, products: list[int]) -> dict[str, str]:
     """Two idle guests with carts, an idle guest who ordered, an active guest (ids by role)."""
     now = utcnow()
     with app.app_context():
-        idle = [make_guest(last_active=now - timedelta(days=45), products=products[:2]) for _ in range(2)]
-        buyer = make_guest(last_active=now - timedelta(days=45), products=products[:1])
+        idle = [make_guest(last_active=now - timedelta(days=45), cart=products[:2]) for _ in range(2)]
+        buyer = make_guest(last_active=now - timedelta(days=45), cart=products[:1])
         make_order(buyer)
-        active = make_guest(last_active=now - timedelta(days=3), products=products[:1])
+        active = make_guest(last_active=now - timedelta(days=3), cart=products[:1])
         customer = make_guest(last_active=now - timedelta(days=45), collection="customers")
     ids = {"buyer": buyer.id, "active": active.id, "customer": customer.id}
     return {"idle0": idle[0].id, "idle1": idle[1].id, **ids}

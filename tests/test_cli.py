@@ -21,7 +21,7 @@ from storefront.auth.tokens import verify_token
 from storefront.extensions import db
 from storefront.shop.models import Product
 
-from .conftest import make_account
+from .factories import make_account
 
 ADMIN_PASSWORD = "a long admin password"
 

@@ -39,19 +39,17 @@ from storefront.shop.models import Order
 from storefront.shop.models import Product
 
 from .accounts_helpers import cart_of
-from .accounts_helpers import CONTACT
-from .accounts_helpers import CONTACT_FORM
-from .accounts_helpers import identity_id
 from .conftest import listening
 from .conftest import make_test_config
+from .factories import AUTH_COOKIE
+from .factories import CONTACT
+from .factories import CONTACT_FORM
+from .factories import identity_id
+from .factories import make_guest
 from .proof_helpers import CHECKOUT_KEY
-from .proof_helpers import make_shopper
 from .proof_helpers import orphan_cart_lines
 from .proof_helpers import postgres_database
 from .proof_helpers import postgres_server
-
-AUTH_COOKIE = "storefront_auth"
-
 
 # ---------------------------------------------------------------------------------------------------
 # Opposite orders of the same products (PostgreSQL row locks)
@@ -81,7 +79,10 @@ def test_carts_with_the_same_products_in_opposite_orders_check_out_at_once(postg
         db.session.add_all([mug, pen])
         db.session.flush()
         earlier, later = utcnow() - timedelta(minutes=2), utcnow() - timedelta(minutes=1)
-        shoppers = [make_shopper(), make_shopper()]
+        shoppers = [
+            make_guest(collection="customers", commit=False),
+            make_guest(collection="customers", commit=False),
+        ]
         db.session.add_all(
             [
                 CartItem(owner_id=shoppers[0].id, product_id=mug.id, quantity=1, added_at=earlier),
@@ -221,7 +222,7 @@ def test_a_guest_deleted_by_a_cleanup_mid_request_gets_a_new_cart_not_an_error(
     """The guest was idle for two months; it comes back just as a cleanup batch deletes it, after
     its cookie was read and before the activity write that would have saved it."""
     with app.app_context():
-        guest = make_shopper("users", {products[0]: 1}, days_idle=60)
+        guest = make_guest(collection="users", cart={products[0]: 1}, idle_days=60, commit=False)
         db.session.commit()
         guest_id, token, engine = guest.id, issue_token(guest), db.engine
     client.set_cookie(AUTH_COOKIE, token)
@@ -242,7 +243,7 @@ def test_a_guest_deleted_by_a_cleanup_mid_request_gets_a_new_cart_not_an_error(
 def test_a_refresh_of_a_guest_deleted_mid_request_is_refused(app: Flask, client: FlaskClient) -> None:
     """The API's auth-refresh, raced by the same cleanup: no new token for a record that is gone."""
     with app.app_context():
-        guest = make_shopper("users", days_idle=60)
+        guest = make_guest(collection="users", idle_days=60, commit=False)
         db.session.commit()
         guest_id, token, engine = guest.id, issue_token(guest), db.engine
     with deleted_before_its_activity_write(engine, guest_id) as deleted:

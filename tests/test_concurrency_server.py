@@ -50,10 +50,11 @@ from storefront.shop.models import Order
 from storefront.shop.models import OrderLine
 from storefront.shop.models import Product
 
-from .accounts_helpers import CONTACT_FORM
 from .conftest import make_test_config
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
+from .factories import make_guest
 from .proof_helpers import CHECKOUT_KEY
-from .proof_helpers import make_shopper
 from .proof_helpers import orphan_cart_lines
 from .proof_helpers import server_database_url
 
@@ -65,7 +66,6 @@ SECRET_KEY = "concurrency-test-secret-key-long-enough-for-hs256"
 WORKERS = 4
 CLIENTS = 32
 SHOPPERS = 8  # who keep shopping while the cleanup runs
-AUTH_COOKIE = "storefront_auth"
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -160,7 +160,7 @@ def stock_of(shop: Shop, product_id: int) -> int:
 
 def make_shoppers(shop: Shop, count: int, **kwargs: Any) -> list[AuthRecord]:
     with shop.app.app_context():
-        records = [make_shopper(**kwargs) for _ in range(count)]
+        records = [make_guest(collection="customers", **kwargs, commit=False) for _ in range(count)]
         db.session.commit()
         for record in records:
             db.session.expunge(record)
@@ -294,14 +294,20 @@ def test_cleanup_runs_while_shoppers_keep_adding_to_their_carts(shop: Shop) -> N
         idle = []
         for index in range(1200):
             cart = {mug: 1} if index % 3 == 0 else None
-            idle.append(make_shopper("users" if index % 2 else "customers", cart, days_idle=60))
+            idle.append(
+                make_guest(
+                    collection="users" if index % 2 else "customers", cart=cart, idle_days=60, commit=False
+                )
+            )
         for record in idle[::10]:
             db.session.add(
                 Order(owner_id=record.id, checkout_key=f"key-{record.id}", total_cents=1800, **CONTACT_FORM)
             )
-        active = [make_shopper("users", days_idle=0) for _ in range(SHOPPERS)]
+        active = [make_guest(collection="users", idle_days=0, commit=False) for _ in range(SHOPPERS)]
         # Idle for 59 days, so the last batches would take them: they come back while the run goes.
-        returning = [make_shopper("users", {tote: 1}, days_idle=59) for _ in range(40)]
+        returning = [
+            make_guest(collection="users", cart={tote: 1}, idle_days=59, commit=False) for _ in range(40)
+        ]
         db.session.commit()
         idle_with_orders = {record.id for record in idle[::10]}
         idle_without = {record.id for record in idle} - idle_with_orders

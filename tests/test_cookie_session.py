@@ -24,19 +24,19 @@ from storefront.config import load_config
 from storefront.extensions import db
 from storefront.models import utcnow
 
-from .auth_helpers import AUTH_COOKIE
 from .auth_helpers import count_records
 from .auth_helpers import is_deletion
 from .auth_helpers import only_set_cookie
 from .auth_helpers import plant_session
 from .auth_helpers import planted_session_survives
-from .auth_helpers import SECURE_AUTH_COOKIE
 from .auth_helpers import set_cookies
-from .conftest import auth_cookie
 from .conftest import csrf_token_from
-from .conftest import make_account
-from .conftest import PASSWORD
 from .conftest import sign_in
+from .factories import AUTH_COOKIE
+from .factories import auth_cookie
+from .factories import make_account
+from .factories import PASSWORD
+from .factories import SECURE_AUTH_COOKIE
 
 
 def _cookies(response: TestResponse, name: str = AUTH_COOKIE) -> list[Any]:

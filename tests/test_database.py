@@ -25,6 +25,7 @@ from storefront.database import MMAP_SIZE
 from storefront.extensions import db
 
 from .conftest import listening
+from .factories import AUTH_COOKIE
 
 
 def _pragmas(url: str) -> dict[str, object]:
@@ -56,7 +57,7 @@ def test_an_in_memory_database_still_enforces_foreign_keys() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# PostgreSQL: safe requests read outside a transaction (storefront.database._read_outside_a_transaction)
+# PostgreSQL: safe requests read outside a transaction (storefront.database._reads_outside_a_transaction)
 
 
 def _postgresql_only(app: Flask) -> None:
@@ -97,8 +98,8 @@ def test_an_eager_sign_in_after_reading_is_still_one_transaction(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A returning browser whose cookie names a deleted record: the page reads that record first
-    (outside a transaction), then signs the visitor in anonymously. If the sign-in fails after the
-    INSERT, the INSERT is rolled back with it."""
+    (outside a transaction), then signs the visitor in anonymously, and nothing in the sign-in asks
+    for a transaction. If the sign-in fails after the INSERT, the INSERT is rolled back with it."""
     _postgresql_only(app)
     with app.test_request_context("/"):
         gone = sign_in_anonymously().record
@@ -106,7 +107,7 @@ def test_an_eager_sign_in_after_reading_is_still_one_transaction(
         db.session.execute(delete(AuthRecord).where(AuthRecord.id == gone.id))
         db.session.commit()
     client.set_cookie("storefront_probe", "1")
-    client.set_cookie("storefront_auth", token)
+    client.set_cookie(AUTH_COOKIE, token)
 
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the sign-in failed after the record was written")
@@ -117,3 +118,28 @@ def test_an_eager_sign_in_after_reading_is_still_one_transaction(
     assert ("SELECT", True) in seen and ("INSERT", False) in seen, seen
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one() == 0
+
+
+def test_a_get_that_adds_a_row_after_reading_writes_it_in_a_transaction(app: Flask) -> None:
+    _postgresql_only(app)
+    with app.test_request_context("/", method="GET"), _autocommit_of_each_statement(app) as seen:
+        db.session.execute(select(func.count()).select_from(AuthRecord)).scalar_one()
+        db.session.add(AuthRecord(collection="users", email="a@example.com", username="a", password_hash="!"))
+        db.session.commit()
+    assert ("SELECT", True) in seen and ("INSERT", False) in seen, seen
+
+
+def test_a_get_cannot_change_a_row_it_read_outside_a_transaction(app: Flask) -> None:
+    """A flush of a changed row cannot end the reading by itself: it is refused instead of writing
+    statement by statement outside a transaction."""
+    _postgresql_only(app)
+    with app.app_context():
+        db.session.add(AuthRecord(collection="users", email="a@example.com", username="a", password_hash="!"))
+        db.session.commit()
+    with app.test_request_context("/", method="GET"):
+        record = db.session.execute(select(AuthRecord)).scalar_one()
+        record.username = "changed"
+        with pytest.raises(RuntimeError, match="only with statements"):
+            db.session.flush()
+        db.session.rollback()
+        assert db.session.execute(select(AuthRecord.username)).scalar_one() == "a"

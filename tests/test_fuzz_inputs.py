@@ -50,25 +50,25 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
-from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import flashes
-from .accounts_helpers import identity_id
 from .conftest import database_uri_in
 from .conftest import fresh_app
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
+from .factories import identity_id
+from .factories import make_account
+from .factories import make_guest
+from .factories import PASSWORD
 from .proof_helpers import CHECKOUT_KEY
-from .proof_helpers import make_shopper
 from .proof_helpers import postgres_pass
 from .proof_helpers import snapshot
 
-AUTH_COOKIE = "storefront_auth"
 ACCOUNT_EMAIL = "shopper@example.com"
 ADMIN_EMAIL = "admin@example.com"
 # No explain phase: it reruns a failing test hundreds of times to annotate the report. The PostgreSQL
 # pass of scripts/test replays the first half of the same (derandomized) examples, for what only
-# PostgreSQL refuses (NUL characters, 32-bit integers); the regressions found so far are explicit
-# examples, run in both passes.
+# PostgreSQL refuses (NUL characters, 32-bit integers); the known hard cases are explicit examples,
+# run in both passes.
 FUZZ = settings(
     max_examples=30 if postgres_pass() else 60,
     deadline=None,
@@ -241,7 +241,7 @@ def signed_in_client(app: Flask, record: AuthRecord) -> FlaskClient:
 
 def new_guest(app: Flask, collection: str = "users", cart: dict[int, int] | None = None) -> AuthRecord:
     with app.app_context():
-        record = make_shopper(collection, cart)
+        record = make_guest(collection=collection, cart=cart, commit=False)
         db.session.commit()
         db.session.refresh(record)
         db.session.expunge(record)
@@ -272,7 +272,7 @@ def product_ids(app: Flask) -> dict[str, int]:
         st.just({"email": ACCOUNT_EMAIL, "password": PASSWORD}),
     )
 )
-# Found before: PostgreSQL refused to look up an email with a NUL character (a 500).
+# PostgreSQL refuses to look up an email with a NUL character: it must be a clean refusal, not a 500.
 @example(data=MultiDict([("email", "a\x00b@example.com"), ("password", "a password")]))
 def test_login_form(fuzz_app: Flask, data: MultiDict[str, str]) -> None:
     before = stored(fuzz_app)
@@ -346,7 +346,7 @@ def assert_flash_names_the_field(page: bytes, names: tuple[str, ...]) -> None:
     ),
     signed_in=st.booleans(),
 )
-# Found before: a visitor got a guest record for an add that failed (no such product, sold out).
+# An add that fails (no such product, sold out) must leave no guest record behind.
 @example(data=MultiDict([("product_id", "4")]), signed_in=False)
 @example(data=MultiDict([("product_id", "3")]), signed_in=False)
 def test_cart_add_form(fuzz_app: Flask, data: MultiDict[str, str], signed_in: bool) -> None:
@@ -397,7 +397,7 @@ CHECKOUT_FIELDS = ("email", "full_name", "address", "city", "postal_code", "coun
 @given(
     fuzzed=st.dictionaries(st.sampled_from([*CHECKOUT_FIELDS, "checkout_key"]), field_values(), min_size=1),
 )
-# Found before: PostgreSQL cannot store a NUL (a 500); SQLite stored it on the order.
+# PostgreSQL cannot store a NUL and SQLite would keep it on the order: the form refuses it.
 @example(fuzzed={"full_name": ["Ada\x00Lovelace"]})
 @example(fuzzed={"postal_code": ["N1\x1b[2J"]})
 def test_checkout_form(fuzz_app: Flask, fuzzed: dict[str, list[str]]) -> None:
@@ -649,8 +649,8 @@ def assert_json_error(response: TestResponse, status: int) -> str:
 
 @FUZZ
 @given(body=_credentials_body())
-# Found before: a lone surrogate could not be encoded for the database or the password hash (a 500),
-# nor a NUL character be looked up on PostgreSQL.
+# A lone surrogate cannot be encoded for the database or the password hash, nor a NUL character be
+# looked up on PostgreSQL: both must be a clean refusal, not a 500.
 @example(body={"identity": ACCOUNT_EMAIL, "password": "\ud800"})
 @example(body={"identity": "nobody@example.com", "password": "\udfff"})
 @example(body={"identity": "\ud800@example.com", "password": "a password"})

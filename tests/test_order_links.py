@@ -21,11 +21,11 @@ from storefront.shop.order_links import OrderLinkError
 from storefront.shop.order_links import SALT
 from storefront.shop.order_pages import LOOKUP_ANSWER
 
-from .accounts_helpers import CONTACT
-from .accounts_helpers import order_for_record
 from .accounts_helpers import outbox
-from .accounts_helpers import start_guest
-from .conftest import make_account
+from .factories import CONTACT
+from .factories import make_account
+from .factories import order_for_record
+from .factories import start_guest
 
 SITE = "https://shop.example"
 ALICE = {"REMOTE_ADDR": "198.51.100.1"}

@@ -20,13 +20,13 @@ from storefront.auth.password_reset import ResetFailed
 from storefront.auth.tokens import issue_token
 from storefront.extensions import db
 
-from .accounts_helpers import identity_id
 from .accounts_helpers import NEW_PASSWORD
 from .accounts_helpers import outbox
-from .accounts_helpers import start_guest
-from .conftest import auth_cookie
-from .conftest import make_account
 from .conftest import sign_in
+from .factories import auth_cookie
+from .factories import identity_id
+from .factories import make_account
+from .factories import start_guest
 
 SITE = "https://shop.example"
 LINK = re.compile(re.escape(SITE) + r"(/account/reset/[A-Za-z0-9_.\-]+)")

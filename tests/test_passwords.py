@@ -30,8 +30,8 @@ from storefront.auth.passwords import is_slow_hash
 from storefront.auth.passwords import verify_password
 from storefront.auth.service import sign_in_to_account
 
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import make_account
+from .factories import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

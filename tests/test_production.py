@@ -20,7 +20,8 @@ from bench.server import gunicorn
 from bench.server import prepare_database
 from bench.server import Server
 
-from .accounts_helpers import CONTACT_FORM
+from .factories import CONTACT_FORM
+from .factories import SECURE_AUTH_COOKIE
 
 REDIS_URL = os.environ.get("STOREFRONT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -55,7 +56,7 @@ def test_a_guest_checks_out_on_two_gunicorn_workers(production_server: Server) -
     status, _ = shopper.request("POST", "/cart/add", {"csrf_token": shopper.csrf(page), "product_id": "1"})
     assert status == 302
     # Production: the auth cookie is Secure, so it carries the __Host- prefix.
-    assert "__Host-storefront_auth" in shopper.cookies
+    assert SECURE_AUTH_COOKIE in shopper.cookies
     status, page = shopper.request("GET", "/checkout")
     status, _ = shopper.request(
         "POST", "/checkout", {"csrf_token": shopper.csrf(page), "action": "guest-checkout"}

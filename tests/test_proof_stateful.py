@@ -53,14 +53,14 @@ from storefront.shop.models import Order
 from storefront.shop.models import OrderLine
 from storefront.shop.models import Product
 
-from .accounts_helpers import CONTACT_FORM
 from .conftest import database_uri_in
 from .conftest import fresh_app
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
 from .proof_helpers import CHECKOUT_KEY
 from .proof_helpers import orphan_cart_lines
 from .proof_helpers import postgres_pass
 
-AUTH_COOKIE = "storefront_auth"
 BROWSERS = 2
 STOCK = 1000
 browsers = st.integers(0, BROWSERS - 1)

@@ -12,11 +12,11 @@ from flask.testing import FlaskClient
 
 from storefront.shop import receipts
 
-from .accounts_helpers import API_CONTACT
-from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import outbox
-from .accounts_helpers import start_guest
 from .conftest import sign_in
+from .factories import API_CONTACT
+from .factories import CONTACT_FORM
+from .factories import start_guest
 from .test_api_shop import add
 from .test_api_shop import checkout
 from .test_api_shop import guest

@@ -27,7 +27,7 @@ from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
-from .accounts_helpers import API_CONTACT
+from .factories import API_CONTACT
 from .sdk_helpers import BACKENDS
 from .sdk_helpers import running_shop
 from .sdk_helpers import SCARCE_PRODUCT

@@ -23,16 +23,16 @@ from storefront.extensions import db
 from storefront.shop.models import Product
 
 from . import route_helpers
-from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import flashes
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
+from .factories import make_guest
 from .proof_helpers import CHECKOUT_KEY
-from .proof_helpers import make_shopper
 from .proof_helpers import snapshot
 from .route_helpers import is_api
 from .route_helpers import routes
 from .route_helpers import World
 
-AUTH_COOKIE = "storefront_auth"
 TWO_MIB = 2 * 1024 * 1024
 ACTIVITY = frozenset({"auth_records.last_active_at"})
 world = route_helpers.world
@@ -251,7 +251,7 @@ def test_a_guest_that_was_deleted_meanwhile_is_signed_out(
 ) -> None:
     """The cookie of a record a cleanup deleted: signed out, and the next cart action starts afresh."""
     with app.app_context():
-        guest = make_shopper("users", {products[0]: 1})
+        guest = make_guest(collection="users", cart={products[0]: 1}, commit=False)
         db.session.commit()
         client.set_cookie(AUTH_COOKIE, issue_token(guest))
         db.session.delete(guest)
@@ -297,7 +297,7 @@ class TestServerErrors:
 
         app.add_url_rule("/broken", view_func=broken_view)
         with app.app_context():
-            guest = make_shopper("users", {products[0]: 1})
+            guest = make_guest(collection="users", cart={products[0]: 1}, commit=False)
             db.session.commit()
             client.set_cookie(AUTH_COOKIE, issue_token(guest))
         response = client.get("/broken")

@@ -49,7 +49,9 @@ def test_html_pages_are_hardened(client: FlaskClient, path: str) -> None:
 
 
 def test_product_page_is_hardened(client: FlaskClient, products: list[int]) -> None:
-    assert_hardened(client.get(f"/products/{products[0]}"))
+    response = client.get(f"/products/{products[0]}")
+    assert response.status_code == 200
+    assert_hardened(response)
 
 
 def test_error_pages_are_hardened(client: FlaskClient) -> None:
@@ -65,17 +67,18 @@ def test_redirects_are_hardened(client: FlaskClient, account: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "status"),
     [
-        ("GET", "/api/health"),
-        ("POST", "/api/collections/users/auth-anonymous"),
-        ("POST", "/api/collections/nope/auth-anonymous"),
-        ("POST", "/api/collections/users/auth-refresh"),
-        ("GET", "/api/nothing-here"),
+        ("GET", "/api/health", 200),
+        ("POST", "/api/collections/users/auth-anonymous", 200),
+        ("POST", "/api/collections/nope/auth-anonymous", 404),
+        ("POST", "/api/collections/users/auth-refresh", 401),
+        ("GET", "/api/nothing-here", 404),
     ],
 )
-def test_api_responses_are_hardened(client: FlaskClient, method: str, path: str) -> None:
+def test_api_responses_are_hardened(client: FlaskClient, method: str, path: str, status: int) -> None:
     response = client.open(path, method=method)
+    assert response.status_code == status
     assert response.mimetype == "application/json"
     assert_hardened(response)
 
@@ -90,15 +93,19 @@ def test_static_files_are_hardened(client: FlaskClient) -> None:
 def test_pages_need_no_inline_script_or_style(client: FlaskClient, products: list[int]) -> None:
     """The policy allows no inline code, so the pages must not rely on any."""
     client.post("/cart/add", data={"product_id": products[0], "quantity": 1})
-    for path in ["/", "/login", "/register", "/cart", "/checkout", f"/products/{products[0]}"]:
-        html = client.get(path).data.decode()
+    for path in ["/", "/login", "/account/upgrade", "/cart", "/checkout", f"/products/{products[0]}"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.data.decode()
         # A JSON-LD block is data the browser never runs (the product page's schema.org Product).
         assert not re.search(r'<script(?![^>]*\b(src=|type="application/ld\+json"))[^>]*>', html), path
         assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html), path
 
 
 def test_the_policy_is_the_documented_one(client: FlaskClient) -> None:
-    assert client.get("/").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
 def test_no_hsts_by_default(client: FlaskClient) -> None:
@@ -112,8 +119,9 @@ class TestHsts:
         return {"HSTS": "max-age=31536000; includeSubDomains"}
 
     def test_hsts_on_https_responses(self, client: FlaskClient) -> None:
-        for path in ["/", "/api/health", "/no-such-page"]:
+        for path, status in [("/", 200), ("/api/health", 200), ("/no-such-page", 404)]:
             response = client.get(path, base_url="https://localhost")
+            assert response.status_code == status, path
             assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
     def test_no_hsts_over_plain_http(self, client: FlaskClient) -> None:
@@ -129,6 +137,7 @@ def test_production_sends_a_year_of_hsts_behind_its_proxy(
     monkeypatch.setenv("STOREFRONT_SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path / 'prod.sqlite'}")
     app = create_app(None)
     response = app.test_client().get("/api/health", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
     hsts = response.headers["Strict-Transport-Security"]
     max_age = re.search(r"max-age=(\d+)", hsts)
     assert max_age is not None and int(max_age.group(1)) >= 365 * 24 * 3600

@@ -6,7 +6,7 @@ day it is added (a route with an argument this module has no sample for fails th
   or without them;
 * no GET route changes state, whoever calls it (``last_active_at`` aside: the activity tracking writes
   it on any request, by design; in the ``eager`` try-before-you-buy mode a returning browser's GET also
-  creates its guest record, by design, see ``storefront/shop/visitors.py``);
+  creates its guest record, by design, see ``storefront/shop/guests.py``);
 * security headers on every page, for every kind of visitor;
 * session fixation: a session planted before registration, upgrade, guest checkout or a change of
   password is not the one after it (sign-in, sign-out and anonymous sign-in are in
@@ -33,13 +33,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from . import route_helpers
-from .accounts_helpers import CONTACT_FORM
 from .auth_helpers import plant_session
 from .auth_helpers import planted_session_survives
 from .auth_helpers import set_cookies
 from .conftest import csrf_token_from
-from .conftest import make_account
-from .conftest import PASSWORD
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
+from .factories import make_account
+from .factories import PASSWORD
 from .proof_helpers import snapshot
 from .route_helpers import client_as
 from .route_helpers import is_api
@@ -48,7 +49,6 @@ from .route_helpers import VISITORS
 from .route_helpers import World
 from .test_security_headers import assert_hardened
 
-AUTH_COOKIE = "storefront_auth"
 CSRF_MESSAGE = b"This form has expired or was sent from another site."
 ACTIVITY = frozenset({"auth_records.last_active_at"})
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

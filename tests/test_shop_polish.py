@@ -19,9 +19,9 @@ from storefront.shop.delivery import saved_delivery
 from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 
-from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import flashes
 from .conftest import sign_in
+from .factories import CONTACT_FORM
 from .test_shop_views import _checkout_key
 from .test_shop_views import _guest_checkout
 

@@ -14,15 +14,16 @@ from sqlalchemy.exc import OperationalError
 
 from storefront.auth.models import AuthRecord
 from storefront.extensions import db
-from storefront.shop import checkout
+from storefront.shop import guests
 from storefront.shop.models import CartItem
 from storefront.shop.models import Order
 from storefront.shop.models import Product
 
-from .accounts_helpers import CONTACT_FORM
 from .accounts_helpers import flashes
 from .conftest import listening
 from .conftest import sign_in
+from .factories import AUTH_COOKIE
+from .factories import CONTACT_FORM
 
 
 def _records(app: Flask, **where: Any) -> list[AuthRecord]:
@@ -64,7 +65,7 @@ def test_catalogue_lists_products_with_add_to_cart(client: FlaskClient, products
         assert name in html
     assert html.count(">Add to cart</button>") == 3
     assert ">Cart" in html and "$18.00" in html
-    assert client.get_cookie("storefront_auth") is None  # browsing makes no account (lazy mode)
+    assert client.get_cookie(AUTH_COOKIE) is None  # browsing makes no account (lazy mode)
 
 
 def test_product_page_and_unknown_product(client: FlaskClient, products: list[int]) -> None:
@@ -80,7 +81,7 @@ def test_lazy_mode_first_add_signs_in_anonymously_in_the_same_request(
 ) -> None:
     response = client.post("/cart/add", data={"product_id": products[0], "quantity": 2})
     assert response.status_code == 302
-    assert client.get_cookie("storefront_auth") is not None
+    assert client.get_cookie(AUTH_COOKIE) is not None
     [record] = _records(app)
     assert record.is_anonymous and record.collection == "users"
     cart = client.get("/cart")
@@ -297,13 +298,13 @@ def test_a_failed_hand_over_makes_nothing_and_keeps_the_guest(
     record was written, that record is gone too and the shopper is still the same guest."""
     client.post("/cart/add", data={"product_id": products[0], "quantity": 2})
     [guest] = _records(app)
-    cookie = client.get_cookie("storefront_auth")
+    cookie = client.get_cookie(AUTH_COOKIE)
     assert cookie is not None
 
     def fail(*_args: object) -> None:
         raise OperationalError("UPDATE cart_items ...", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(checkout, "transfer_cart", fail)
+    monkeypatch.setattr(guests, "transfer_cart", fail)
     response = client.post("/checkout", data={"action": "guest-checkout"})
     monkeypatch.undo()
 
@@ -311,7 +312,7 @@ def test_a_failed_hand_over_makes_nothing_and_keeps_the_guest(
     message = "Failed to create guest account: We could not save your account just now."
     assert message in response.data.decode()
     assert [record.id for record in _records(app)] == [guest.id]  # no customers record left behind
-    after = client.get_cookie("storefront_auth")
+    after = client.get_cookie(AUTH_COOKIE)
     assert after is not None and after.value == cookie.value  # no new cookie was sent
     page = client.get("/cart").data.decode()
     assert "You're shopping as a guest" in page
@@ -329,7 +330,7 @@ class TestEagerMode:
         page = client.get("/", headers={"User-Agent": self.BROWSER})
         [record] = _records(app)
         assert record.is_anonymous and record.collection == "users"
-        assert client.get_cookie("storefront_auth") is not None
+        assert client.get_cookie(AUTH_COOKIE) is not None
         assert b"You're shopping as a guest" in page.data
         client.get("/cart", headers={"User-Agent": self.BROWSER})
         assert len(_records(app)) == 1

@@ -28,7 +28,7 @@ from storefront.extensions import db
 from storefront.models import utcnow
 
 from .conftest import listening
-from .conftest import make_account
+from .factories import make_account
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

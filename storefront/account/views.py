@@ -5,21 +5,20 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import current_app
 from flask import flash
-from flask import Flask
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..auth.accounts import FieldError
-from ..auth.errors import EmailTaken
-from ..auth.guards import current_account
-from ..auth.guards import full_account_required
+from ..auth import current_account
+from ..auth import current_record
+from ..auth import EmailTaken
+from ..auth import FieldError
+from ..auth import full_account_required
+from ..auth import Identity
 from ..extensions import limiter
 from ..security import safe_next
-from ..shop.cart import MergePolicy
 from ..shop.delivery import save_delivery
 from ..shop.delivery import saved_delivery
 from ..shop.forms import DeliveryForm
@@ -59,17 +58,16 @@ def _verification_flash(sent: bool, email: str) -> None:
 def upgrade() -> Response | Page:
     """Turn the current guest (anonymous) account into a full one, keeping its cart and orders."""
     next_path = safe_next(request.args.get("next"))
-    if not current_user.is_authenticated:
+    record = current_record()
+    if record is None:  # nobody: there is no guest to upgrade
         return redirect(url_for("auth.register", next=next_path))
-    if not current_user.is_anonymous:
+    if Identity.of(record) is Identity.ACCOUNT:
         return redirect(next_path or url_for("account.profile"))
     form = UpgradeForm()
     email_taken = False
     if form.validate_on_submit():
         try:
-            result = services.upgrade_to_account(
-                current_user._get_current_object(), form.email.data, form.password.data
-            )
+            result = services.upgrade_to_account(record, form.email.data, form.password.data)
         except FieldError as error:
             form[error.field].errors.append(error.message)
         except EmailTaken as error:
@@ -176,18 +174,10 @@ def verify_email(token: str) -> Response | Page:
         if form.validate_on_submit():
             record = services.confirm_verification(token)
             flash(f"Thank you: {record.email} is confirmed.", "success")
-            signed_in_here = current_user.is_authenticated and current_user.id == record.id
+            here = current_record()
+            signed_in_here = here is not None and here.id == record.id
             return redirect(url_for("account.profile" if signed_in_here else "auth.login"))
         record = services.check_verification_token(token)
     except services.VerificationFailed as error:
         return render_template("account/verify.html", error=error.message, form=form), error.status
     return render_template("account/verify.html", error=None, record=record, form=form)
-
-
-def init_app(app: Flask) -> None:
-    """Check the settings this package reads and register its blueprints."""
-    policy = app.config["CART_MERGE_POLICY"]
-    if policy not in {member.value for member in MergePolicy}:
-        choices = ", ".join(member.value for member in MergePolicy)
-        raise RuntimeError(f"CART_MERGE_POLICY must be one of {choices}.")
-    app.register_blueprint(bp)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
-from ..auth.models import AuthRecord
+from ..auth import AuthRecord
 from ..extensions import db
 from ..models import utcnow
 from ..shop.models import Order

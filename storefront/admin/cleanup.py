@@ -26,38 +26,34 @@ The rules, in one place:
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
-from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import case
-from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
 from sqlalchemy import delete
-from sqlalchemy import Exists
-from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import Select
 from sqlalchemy import select
-from sqlalchemy import true
 from sqlalchemy import update
 from sqlalchemy.sql.dml import ReturningDelete
 
-from ..auth.accounts import FieldError
-from ..auth.models import AuthRecord
+from ..auth import AuthRecord
+from ..auth import FieldError
+from ..database import bulk_delete_connection
+from ..database import checkpoint
+from ..database import no_collector_pause
 from ..extensions import db
 from ..models import as_utc
 from ..models import utcnow
+from ..shop.guests import idle_guests
+from ..shop.guests import owns_an_order
 from ..shop.models import CartItem
-from ..shop.models import Order
 from .models import CleanupRun
 
 RUNNING = "running"
@@ -140,21 +136,6 @@ def check_batch_size(batch_size: int) -> int:
     return batch_size
 
 
-def _owns_order() -> Exists:
-    return exists().where(Order.owner_id == AuthRecord.id)
-
-
-def _matching(collections: Sequence[str], cutoff: datetime) -> list[ColumnElement[bool]]:
-    """The candidate criteria, written so the database can walk ``ix_auth_records_cleanup``."""
-    in_collection = (
-        AuthRecord.collection == collections[0]
-        if len(collections) == 1
-        else AuthRecord.collection.in_(collections)
-    )
-    # ``= true`` rather than ``IS true``: PostgreSQL uses a B-tree index only for the former.
-    return [AuthRecord.is_anonymous == true(), in_collection, AuthRecord.last_active_at < cutoff]
-
-
 # ---------------------------------------------------------------------------------------------------
 # Preview
 
@@ -174,8 +155,8 @@ class Preview:
 
 def preview_statement(criteria: Criteria) -> Select[int, int]:
     """Candidates, and those among them that own orders, counted in one pass over the index."""
-    return select(func.count(), func.coalesce(func.sum(case((_owns_order(), 1), else_=0)), 0)).where(
-        *_matching(criteria.collections, criteria.cutoff)
+    return select(func.count(), func.coalesce(func.sum(case((owns_an_order(), 1), else_=0)), 0)).where(
+        *idle_guests(criteria.collections, criteria.cutoff)
     )
 
 
@@ -243,9 +224,9 @@ def sample(criteria: Criteria, total: int, page: int = 1, per_page: int = SAMPLE
             AuthRecord.created,
             AuthRecord.last_active_at,
             cart_items,
-            _owns_order(),
+            owns_an_order(),
         )
-        .where(*_matching(criteria.collections, criteria.cutoff))
+        .where(*idle_guests(criteria.collections, criteria.cutoff))
         # The index's own order: no sort of every candidate to show twenty.
         .order_by(AuthRecord.collection, AuthRecord.last_active_at)
         .offset((page - 1) * per_page)
@@ -366,7 +347,7 @@ def continue_run(
     db.session.commit()  # hold no snapshot while the batches run
     stopwatch = _Stopwatch()
 
-    with _batch_connection() as connection:
+    with bulk_delete_connection() as connection:
         unsaved = 0  # records deleted since the last checkpoint
         for collection in criteria.collections:
             start = _first_deletable(connection, collection, criteria.cutoff)
@@ -376,7 +357,7 @@ def continue_run(
                 )
                 unsaved += deleted
                 if unsaved >= CHECKPOINT_RECORDS:
-                    _checkpoint(connection)
+                    checkpoint(connection)
                     unsaved = 0
                 if deleted < batch_size:
                     break  # nothing deletable left in this collection
@@ -387,50 +368,12 @@ def continue_run(
     return _refreshed(run_id)
 
 
-@contextmanager
-def _batch_connection() -> Iterator[Connection]:
-    """A connection of its own for a run's batches, each batch one transaction on it.
-
-    On SQLite it checkpoints the WAL itself, between batches (every ``CHECKPOINT_RECORDS`` deleted
-    records, and at the end), rather than leave it to whichever COMMIT grows the WAL past 1000 pages:
-    that commit would wait for the copy and its fsyncs. It also reads without the memory map (see
-    ``storefront.database``): a run walks the whole table once, and mapped, every page it touched
-    stayed resident in the process and page faults lengthened its transactions (one batch of
-    120 ms among 2,000 of about 12 ms, for 1,000,000 records). The settings are this connection's
-    and are put back before the connection returns to the pool.
-    """
-    with db.engine.connect() as connection:
-        saved: dict[str, int] = {}
-        if connection.dialect.name == "sqlite":
-            for name, value in (("wal_autocheckpoint", 0), ("mmap_size", 0)):
-                saved[name] = int(connection.exec_driver_sql(f"PRAGMA {name}").scalar_one())
-                connection.exec_driver_sql(f"PRAGMA {name}={value}")
-            connection.commit()
-        try:
-            yield connection
-            _checkpoint(connection)  # leave the WAL small for the shop's own commits
-        finally:
-            if saved:
-                connection.rollback()
-                for name, value in saved.items():
-                    connection.exec_driver_sql(f"PRAGMA {name}={value}")
-                connection.commit()
-
-
-def _checkpoint(connection: Connection) -> None:
-    """SQLite: copy what the WAL holds into the database file without waiting for readers or
-    writers (PASSIVE), outside any write transaction."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
-        connection.commit()
-
-
 def _first_deletable(connection: Connection, collection: str, cutoff: datetime) -> datetime | None:
     """The last activity of the oldest record the next batch would delete, read without taking the
     write lock, so records kept for their orders are stepped over outside the batch's transaction."""
     value = connection.execute(
         select(AuthRecord.last_active_at)
-        .where(*_matching([collection], cutoff), ~_owns_order())
+        .where(*idle_guests([collection], cutoff), ~owns_an_order())
         .order_by(AuthRecord.last_active_at)
         .limit(1)
     ).scalar_one_or_none()
@@ -445,29 +388,13 @@ def batch_statement(
     activity, from which the next batch starts."""
     candidates = (
         select(AuthRecord.id)
-        .where(*_matching([collection], cutoff), AuthRecord.last_active_at >= start, ~_owns_order())
+        .where(*idle_guests([collection], cutoff), AuthRecord.last_active_at >= start, ~owns_an_order())
         .order_by(AuthRecord.last_active_at)
         .limit(batch_size)
         # PostgreSQL: leave rows another transaction is updating (a shopper coming back) alone.
         .with_for_update(skip_locked=True)
     )
     return delete(AuthRecord).where(AuthRecord.id.in_(candidates)).returning(AuthRecord.last_active_at)
-
-
-@contextmanager
-def _no_collection_pause() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector from running while a batch holds the write lock.
-
-    A batch allocates enough to trigger, now and then, a full collection of the process's heap
-    (Flask and SQLAlchemy make hundreds of thousands of objects), which stalled one transaction in
-    about sixty by 40-60 ms. Postponed, it runs right after the COMMIT, when nobody waits for it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _delete_batch(
@@ -484,7 +411,7 @@ def _delete_batch(
     them to the run's counters. Returns how many were deleted and the newest last activity among
     them (``start`` when none)."""
     began = time.perf_counter()
-    with _no_collection_pause(), connection.begin():
+    with no_collector_pause(), connection.begin():
         activity = connection.execute(batch_statement(collection, cutoff, start, batch_size)).scalars().all()
         deleted = len(activity)
         if deleted:

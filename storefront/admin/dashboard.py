@@ -9,7 +9,7 @@ from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 
-from ..auth.models import AuthRecord
+from ..auth import AuthRecord
 from ..extensions import db
 from ..shop.models import Order
 from .cleanup import auth_collections

@@ -13,15 +13,16 @@ from flask import abort
 from flask import Blueprint
 from flask import current_app
 from flask import flash
-from flask import Flask
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
+from ..auth import AuthRecord
+from ..auth import current_record
+from ..auth import Identity
 from ..extensions import db
 from . import cleanup
 from .charts import activity_charts
@@ -35,19 +36,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 FORBIDDEN_MESSAGE = "This area is for the shop's administrators. Sign in with an admin account to use it."
 
 
-def is_admin(user: object) -> bool:
-    """A full (non-anonymous) account with the admin flag."""
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and not getattr(user, "is_anonymous", True)
-        and getattr(user, "is_admin", False)
-    )
+def is_admin(record: AuthRecord | None) -> bool:
+    """A full account with the admin flag."""
+    return record is not None and Identity.of(record) is Identity.ACCOUNT and record.is_admin
 
 
 @bp.before_request
 def require_admin() -> None:
     """Runs before every admin view, whatever its method: 403 unless the identity is an admin."""
-    if not is_admin(current_user):
+    if not is_admin(current_record()):
         abort(403, FORBIDDEN_MESSAGE)
 
 
@@ -95,7 +92,9 @@ def cleanup_page() -> Response | str | tuple[str, int]:
             if refused is not None:
                 return refused
             deadline = _deadline()
-            run = cleanup.start_run(criteria, actor=f"admin:{current_user.email}")
+            admin = current_record()
+            assert admin is not None  # require_admin let the request in
+            run = cleanup.start_run(criteria, actor=f"admin:{admin.email}")
             return _work_on(run.id, deadline)
         return redirect(
             url_for(
@@ -184,24 +183,3 @@ def _work_on(run_id: int, deadline: float) -> Response:
             "error",
         )
     return redirect(url_for("admin.cleanup_run", run_id=run_id), code=303)
-
-
-def init_app(app: Flask) -> None:
-    """Check the cleanup settings (a mistake fails at start, not on the admin's first click) and
-    register the blueprint."""
-    days, size, budget = (
-        app.config[key] for key in ("CLEANUP_INACTIVE_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_TIME_BUDGET")
-    )
-    if not isinstance(days, int) or not cleanup.MIN_INACTIVE_DAYS <= days <= cleanup.MAX_INACTIVE_DAYS:
-        raise RuntimeError(
-            f"CLEANUP_INACTIVE_DAYS must be a whole number from {cleanup.MIN_INACTIVE_DAYS} to "
-            f"{cleanup.MAX_INACTIVE_DAYS}, not {days!r}."
-        )
-    if not isinstance(size, int) or not cleanup.MIN_BATCH_SIZE <= size <= cleanup.MAX_BATCH_SIZE:
-        raise RuntimeError(
-            f"CLEANUP_BATCH_SIZE must be a whole number from {cleanup.MIN_BATCH_SIZE} to "
-            f"{cleanup.MAX_BATCH_SIZE}, not {size!r}."
-        )
-    if not isinstance(budget, int | float) or budget < 0:
-        raise RuntimeError(f"CLEANUP_TIME_BUDGET must be a number of seconds (0 or more), not {budget!r}.")
-    app.register_blueprint(bp)

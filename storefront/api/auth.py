@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import current_app
 from flask import Response
 
-from ..auth.errors import InvalidCredentials
-from ..auth.errors import InvalidToken
-from ..auth.guards import api_record
-from ..auth.guards import NO_TOKEN
-from ..auth.identity import touch_activity
-from ..auth.service import AuthData
-from ..auth.service import check_collection
-from ..auth.service import sign_in_anonymously
-from ..auth.service import sign_in_with_password
-from ..auth.tokens import issue_token
+from ..auth import api_record
+from ..auth import AuthData
+from ..auth import check_collection
+from ..auth import InvalidCredentials
+from ..auth import InvalidToken
+from ..auth import issue_token
+from ..auth import NO_TOKEN
+from ..auth import sign_in_anonymously
+from ..auth import sign_in_with_password
+from ..auth import touch_activity
 from ..extensions import limiter
 from . import bp
 from .body import json_body

@@ -16,7 +16,7 @@ from flask import jsonify
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from ..auth.errors import AuthError
+from ..auth import AuthError
 from ..extensions import db
 
 # PocketBase's codes and messages for the checks this API makes.

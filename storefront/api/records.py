@@ -22,19 +22,19 @@ from flask import current_app
 from flask import Response
 
 from ..account import services as account_services
-from ..auth.accounts import clean_email
-from ..auth.accounts import create_account
-from ..auth.accounts import FieldError
-from ..auth.errors import EmailTaken
-from ..auth.errors import InvalidToken
-from ..auth.guards import api_record
-from ..auth.models import AuthRecord
-from ..auth.password_reset import request_password_reset
-from ..auth.password_reset import reset_password
-from ..auth.password_reset import ResetFailed
-from ..auth.service import check_collection
-from ..auth.service import find_record
-from ..auth.service import record_to_dict
+from ..auth import api_record
+from ..auth import AuthRecord
+from ..auth import check_collection
+from ..auth import clean_email
+from ..auth import create_account
+from ..auth import EmailTaken
+from ..auth import FieldError
+from ..auth import find_record
+from ..auth import InvalidToken
+from ..auth import record_to_dict
+from ..auth import request_password_reset
+from ..auth import reset_password
+from ..auth import ResetFailed
 from ..extensions import limiter
 from . import bp
 from .body import json_body

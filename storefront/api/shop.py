@@ -28,13 +28,13 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..account.services import order_history
-from ..auth.guards import api_record
-from ..auth.guards import current_account
-from ..auth.guards import full_account_required
-from ..auth.models import AuthRecord
-from ..auth.models import collection_id
-from ..auth.service import api_datetime
-from ..auth.service import record_to_dict
+from ..auth import api_datetime
+from ..auth import api_record
+from ..auth import AuthRecord
+from ..auth import collection_id
+from ..auth import current_account
+from ..auth import full_account_required
+from ..auth import record_to_dict
 from ..extensions import db
 from ..models import MAX_INTEGER_ID
 from ..shop.cart import add_item

@@ -16,7 +16,8 @@ from .service import find_record
 from .service import normalize_email
 
 PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 1024
+PASSWORD_MAX_LENGTH = 1024  # generous (ASVS asks for at least 64); bounds the work of one hash
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 
 
 class FieldError(ValueError):

@@ -24,11 +24,12 @@ from flask import g
 from flask import redirect
 from flask import request
 from flask import url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .errors import AuthError
 from .errors import InvalidToken
+from .identity import current_record
+from .identity import Identity
 from .models import AuthRecord
 from .tokens import verify_token
 
@@ -93,12 +94,14 @@ def full_account_required(view: Callable[P, R]) -> Callable[P, R | Response]:
                 raise FullAccountRequired()
             g.guarded_account = record
             return view(*args, **kwargs)
-        if not current_user.is_authenticated:
+        visitor = current_record()
+        state = Identity.of(visitor)
+        if state is Identity.NOBODY:
             return redirect(url_for("auth.login", next=_this_page()))
-        if current_user.is_anonymous:
+        if state is Identity.GUEST:
             flash(ANONYMOUS_REFUSED, "info")
             return redirect(url_for("account.upgrade", next=_this_page()))
-        g.guarded_account = current_user._get_current_object()
+        g.guarded_account = visitor
         return view(*args, **kwargs)
 
     return guarded

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from enum import Enum
 
 from flask import current_app
 from flask import Flask
@@ -19,6 +20,7 @@ from flask import Request
 from flask import request
 from flask import Response
 from flask import session
+from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +35,30 @@ from .tokens import verify_token
 
 _UNSET = object()
 logger = logging.getLogger(__name__)
+
+
+class Identity(Enum):
+    """Who a request, or a service call, is for: the three states of this shop."""
+
+    NOBODY = "nobody"  # no auth cookie, or one that is no longer valid
+    GUEST = "guest"  # an anonymous record: it owns a cart, nobody knows its email or password
+    ACCOUNT = "account"  # a full account: an email and a password its owner chose
+
+    @classmethod
+    def of(cls, record: AuthRecord | None) -> Identity:
+        """The state of ``record`` (``None``: nobody)."""
+        if record is None:
+            return cls.NOBODY
+        return cls.GUEST if record.is_anonymous else cls.ACCOUNT
+
+
+def current_record() -> AuthRecord | None:
+    """The request's record, or ``None`` for nobody. Views call this; services take the record as
+    an argument."""
+    if not current_user.is_authenticated:
+        return None
+    record: AuthRecord = current_user._get_current_object()
+    return record
 
 
 def auth_cookie_name() -> str:

@@ -37,8 +37,8 @@ class AuthRecord(UserMixin, Model):
 
     One table holds every collection so that carts and orders can point at any record with a real
     foreign key and deletes cascade in the database. ``is_anonymous`` is the *record's* flag (made by
-    ``sign_in_anonymously``, no known email or password); whether a request has an identity at all is
-    ``current_user.is_authenticated``.
+    ``sign_in_anonymously``, no known email or password); ``Identity.of(record)`` names the three
+    states a request can be in (nobody, guest, full account).
     """
 
     __tablename__ = "auth_records"

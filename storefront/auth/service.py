@@ -1,6 +1,6 @@
 """The auth service: sign in anonymously, with a password or with a token, and sign out.
 
-These are the functions of CONTRACT section 1. Inside a request they also set or clear the auth
+These functions are the package's public Python API. Inside a request they also set or clear the auth
 cookie (``set_cookie=False`` is for the JSON API, which answers with the token instead).
 """
 
@@ -15,19 +15,15 @@ from flask import current_app
 from flask import has_request_context
 from flask_limiter.util import get_remote_address
 from limits import parse
-from sqlalchemy import bindparam
-from sqlalchemy import insert
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..database import begin_writes
 from ..extensions import db
 from ..extensions import limiter
 from ..models import as_utc
 from ..models import new_id
 from ..models import storable
-from ..models import table_of
+from . import statements
 from .errors import AuthError
 from .errors import InvalidCredentials
 from .errors import RateLimited
@@ -114,7 +110,6 @@ def sign_in_anonymously(
     """
     check_collection(collection)
     _count_anonymous_creation()
-    begin_writes()  # a GET that looked at a cookie first (eager mode) may have been reading outside one
     for attempt in range(_CREATE_ATTEMPTS):
         secret = GeneratedSecret.generate()
         try:
@@ -151,11 +146,11 @@ def _count_anonymous_creation() -> None:
     """Anti-automation (ASVS 2.4.1): at most ANONYMOUS_RATE_LIMIT new records per client address."""
     # The app's own setting, not limiter.enabled: the limiter is a module-level singleton, and in a
     # process with several apps (tests) the last init_app would decide for all of them.
-    if not has_request_context() or not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not has_request_context() or not current_app.config["RATELIMIT_ENABLED"]:
         return  # the CLI and scripts are not clients
     item = parse(current_app.config["ANONYMOUS_RATE_LIMIT"])
     identifiers = ["anonymous-sign-in", get_remote_address()]
-    if prefix := current_app.config.get("RATELIMIT_KEY_PREFIX"):
+    if prefix := current_app.config["RATELIMIT_KEY_PREFIX"]:
         # As Flask-Limiter keys its own limits: apps sharing one Redis keep separate budgets.
         identifiers.insert(0, str(prefix))
     try:
@@ -163,7 +158,7 @@ def _count_anonymous_creation() -> None:
     except Exception as exc:  # the limiter's storage (Redis) is unreachable: its errors vary
         # As Flask-Limiter does for its own limits: let the request through only when the operator
         # chose RATELIMIT_SWALLOW_ERRORS; otherwise refuse with a message a shopper can act on.
-        if current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
+        if current_app.config["RATELIMIT_SWALLOW_ERRORS"]:
             logger.exception("Rate-limit storage failed; anonymous sign-in allowed without a count")
             return
         raise StorageError() from exc
@@ -180,7 +175,7 @@ def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> str:
     record_id = new_id()
     email = f"anonymous-{record_id}@{domain}"
     db.session.execute(
-        _INSERT_ANONYMOUS,
+        statements.INSERT_ANONYMOUS_RECORD,
         {
             "id": record_id,
             "collection": collection,
@@ -192,23 +187,13 @@ def _create_anonymous_record(collection: str, secret: GeneratedSecret) -> str:
     return email
 
 
-# On the table: the sign-in that follows loads the record as any sign-in does, so the ORM's unit of
-# work has nothing to track (the column defaults still apply: token key, timestamps).
-_INSERT_ANONYMOUS = insert(table_of(AuthRecord)).values(verified=False, is_anonymous=True)
-
-
-# Built once: every sign-in runs it, and a statement with bound parameters skips SQLAlchemy's
-# per-call construction and cache-key work for literal values (about 0.15 ms a call).
-_RECORD_BY_EMAIL = select(AuthRecord).where(
-    AuthRecord.collection == bindparam("collection"), AuthRecord.email == bindparam("email")
-)
-
-
 def find_record(collection: str, email: str) -> AuthRecord | None:
     """The record with ``email`` in ``collection``, if any (never, for text no database can hold)."""
     if not storable(email):
         return None
-    found = db.session.execute(_RECORD_BY_EMAIL, {"collection": collection, "email": normalize_email(email)})
+    found = db.session.execute(
+        statements.RECORD_BY_EMAIL, {"collection": collection, "email": normalize_email(email)}
+    )
     return found.scalar_one_or_none()
 
 

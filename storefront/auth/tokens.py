@@ -19,12 +19,8 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import bindparam
-from sqlalchemy import inspect
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import held_by_session
 from ..models import utcnow
 from .errors import InvalidToken
 from .errors import TokenExpired
@@ -35,9 +31,6 @@ AUTH_TYPE = "auth"
 VERIFICATION_TYPE = "verification"
 _REQUIRED_CLAIMS = ["id", "type", "collectionName", "exp", "iat"]
 _RECORD_ID = re.compile(r"[a-z0-9]{1,15}")
-# Built once: every request with an auth cookie runs it (``Session.get`` builds its statement and
-# cache key on each call, about a quarter of the look-up's time).
-_RECORD_BY_ID = select(AuthRecord).where(AuthRecord.id == bindparam("record_id"))
 
 
 @dataclass(frozen=True)
@@ -82,19 +75,6 @@ def issue_token(
     return jwt.encode(claims, _signing_key(record, token_type), algorithm=ALGORITHM)
 
 
-def _record(record_id: str) -> AuthRecord | None:
-    """``db.session.get(AuthRecord, record_id)``, with the statement built once: the session's own
-    copy when it holds the record (a sign-in checks the token it just issued), else one query. An
-    expired copy (after a rollback) is read again, as ``get`` would, in case the row went meanwhile."""
-    held = held_by_session(AuthRecord, record_id)
-    if isinstance(held, AuthRecord) and not inspect(held).expired:
-        return held
-    found: AuthRecord | None = db.session.execute(
-        _RECORD_BY_ID, {"record_id": record_id}
-    ).scalar_one_or_none()
-    return found
-
-
 def verify_token(
     token: str, token_type: str = AUTH_TYPE, collection: str | None = None
 ) -> tuple[VerifiedToken, dict[str, Any]]:
@@ -111,11 +91,11 @@ def verify_token(
     except jwt.PyJWTError as exc:
         raise InvalidToken() from exc
     record_id = unverified.get("id")
-    # Only something shaped like an id (``new_id``) is looked up: the claim is not trusted yet, and a
-    # NUL character in it made PostgreSQL refuse the query (a 500 on every page for that cookie).
+    # Only something shaped like an id (``new_id``) is looked up: the claim is not trusted yet, and
+    # PostgreSQL refuses a query with a NUL character in it (a 500 on every page for that cookie).
     if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
         raise InvalidToken()
-    record = _record(record_id)
+    record = db.session.get(AuthRecord, record_id)
     if record is None:
         raise InvalidToken()
     try:

@@ -8,21 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask import g
-from flask_login import current_user
-from sqlalchemy import bindparam
 from sqlalchemy import delete
-from sqlalchemy import func
+from sqlalchemy import Executable
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import table_of
+from . import statements
 from .models import CartItem
 from .models import Product
 
-MAX_LINE_QUANTITY = 99
+MAX_LINE_QUANTITY = 99  # of one product in one cart: a shop for people, not for resellers
 _LINE_GONE = "That item is not in your cart any more."
 _ADD_ATTEMPTS = 4
 
@@ -63,63 +60,21 @@ class Cart:
         return bool(self.lines)
 
 
-# Built once (every page with an identity shows the cart's count): bound parameters spare
-# SQLAlchemy the per-call construction and cache-key work.
-_CART_LINES = (
-    select(CartItem)
-    .where(CartItem.owner_id == bindparam("owner_id"))
-    .order_by(CartItem.added_at, CartItem.id)
-)
-
-
 def load_cart(owner_id: str | None) -> Cart:
     """The cart of ``owner_id`` (an empty cart for no owner), products loaded in the same query."""
     if owner_id is None:
         return Cart([])
-    lines = db.session.execute(_CART_LINES, {"owner_id": owner_id}).scalars()
+    lines = db.session.execute(
+        select(CartItem).where(CartItem.owner_id == owner_id).order_by(CartItem.added_at, CartItem.id)
+    ).scalars()
     return Cart(list(lines))
 
 
-def current_cart() -> Cart:
-    """The cart of the request's identity, loaded once per request (the seed's ``resolve('cart')``)."""
-    if "cart" not in g:
-        owner = current_user.id if current_user.is_authenticated else None
-        g.cart = load_cart(owner)
-    cart: Cart = g.cart
-    return cart
-
-
-def current_cart_count() -> int:
-    """The item count of the request's cart, for the navigation of every page: taken from the cart
-    when the page loaded it, else one SUM query (a page that does not list the cart needs no lines
-    and products), at most once per request."""
-    if "cart" in g:
-        return current_cart().count
-    if "cart_count" not in g:
-        g.cart_count = cart_count(current_user.id) if current_user.is_authenticated else 0
-    count: int = g.cart_count
-    return count
-
-
-def forget_current_cart() -> None:
-    """Drop the per-request cache after a change, so the page shows the new cart."""
-    g.pop("cart", None)
-    g.pop("cart_count", None)
-
-
-# Statements that load no objects (the count, the guest hand-over) are written on the table (see
-# ``table_of``): through the mapped class, half of transfer_cart's time went on rebuilding its UPDATE,
-# and the count took twice as long.
-_cart_items = table_of(CartItem)
-# Built once, like _CART_LINES: most pages show the count.
-_CART_COUNT = select(func.coalesce(func.sum(_cart_items.c.quantity), 0)).where(
-    _cart_items.c.owner_id == bindparam("owner_id")
-)
-
-
-def cart_count(owner_id: str) -> int:
-    """How many items ``owner_id`` has in the cart."""
-    return int(db.session.execute(_CART_COUNT, {"owner_id": owner_id}).scalar_one())
+def cart_count(owner_id: str | None) -> int:
+    """How many items ``owner_id`` has in the cart (none for no owner)."""
+    if owner_id is None:
+        return 0
+    return int(db.session.execute(statements.CART_COUNT, {"owner_id": owner_id}).scalar_one())
 
 
 def get_product(product_id: int) -> Product:
@@ -174,19 +129,17 @@ def add_item(owner_id: str, product_id: int, quantity: int = 1) -> CartItem:
         else:
             check_quantity(line.quantity + quantity, product)
             limit = min(product.stock, MAX_LINE_QUANTITY)
-            raised = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+            raised = _rows(
                 update(CartItem)
                 .where(CartItem.id == line.id, CartItem.quantity + quantity <= limit)
                 .values(quantity=CartItem.quantity + quantity)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             db.session.commit()
             if raised != 1:
                 continue  # the line changed or went meanwhile: read it again
             line = db.session.get(CartItem, line.id, populate_existing=True)  # the new quantity
             if line is None:
                 continue  # removed in another tab right after this add: make the line again
-        forget_current_cart()
         return line
     raise CartError("Your cart changed in another window while adding that. Please try again.")
 
@@ -198,45 +151,40 @@ def set_quantity(owner_id: str, product_id: int, quantity: int) -> CartItem:
     if line is None:
         raise CartError(_LINE_GONE)
     check_quantity(quantity, line.product)
-    changed = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
-        update(CartItem).where(CartItem.id == line.id).values(quantity=quantity)
-    ).rowcount
+    changed = _rows(update(CartItem).where(CartItem.id == line.id).values(quantity=quantity))
     db.session.commit()
     if changed != 1:
         raise CartError(_LINE_GONE)
-    forget_current_cart()
     return line
 
 
 def remove_item(owner_id: str, product_id: int) -> None:
     """Remove a line (removing one that is already gone is not an error)."""
-    db.session.execute(
-        delete(CartItem).where(CartItem.owner_id == owner_id, CartItem.product_id == product_id)
-    )
+    _rows(delete(CartItem).where(CartItem.owner_id == owner_id, CartItem.product_id == product_id))
     db.session.commit()
-    forget_current_cart()
-
-
-# Built once: it runs at every guest checkout (on the table: see _cart_items).
-_TRANSFER_LINES = (
-    update(_cart_items)
-    .where(_cart_items.c.owner_id == bindparam("source_id"))
-    .values(owner_id=bindparam("target_id"))
-)
 
 
 def transfer_cart(source_id: str, target_id: str) -> None:
     """Give every line of ``source_id``'s cart to ``target_id``, whose cart is empty (a record made a
     moment ago): one UPDATE. Stock is checked again when the order is placed. Does not commit."""
-    db.session.execute(_TRANSFER_LINES, {"source_id": source_id, "target_id": target_id})
-    forget_current_cart()
+    db.session.execute(statements.TRANSFER_CART, {"source_id": source_id, "target_id": target_id})
 
 
-def move_cart(source_id: str, target_id: str, policy: MergePolicy = MergePolicy.SUM) -> int:
+def merged_quantity(guest: int, account: int, policy: MergePolicy) -> int:
+    """The quantity of one product after a merge by ``policy``, before any cap (``account`` is 0
+    when the account's cart has no line of it)."""
+    if policy is MergePolicy.REPLACE:
+        return guest
+    if policy is MergePolicy.SUM:
+        return guest + account
+    return max(guest, account)
+
+
+def move_cart(source_id: str, target_id: str, policy: MergePolicy = MergePolicy.SUM) -> bool:
     """Move every line of ``source_id``'s cart into ``target_id``'s, by ``policy``.
 
-    Quantities are capped by stock. Does not commit: the caller makes it part of a larger change
-    (guest checkout, sign-in). Returns the number of products that came from the source cart.
+    Quantities are capped by stock and by ``MAX_LINE_QUANTITY``. Does not commit: the caller makes
+    it part of a larger change (sign-in). Returns whether stock lowered any quantity.
     """
     source = load_cart(source_id).lines
     target = {line.product_id: line for line in load_cart(target_id).lines}
@@ -245,25 +193,27 @@ def move_cart(source_id: str, target_id: str, policy: MergePolicy = MergePolicy.
             db.session.delete(line)
         target = {}
         db.session.flush()
+    lowered = False
     for line in source:
         existing = target.get(line.product_id)
-        stock = line.product.stock
-        if existing is None:
-            quantity = line.quantity
-        elif policy is MergePolicy.SUM:
-            quantity = existing.quantity + line.quantity
-        else:
-            quantity = max(existing.quantity, line.quantity)
-        quantity = min(quantity, stock, MAX_LINE_QUANTITY)
-        if existing is not None:
-            if quantity >= 1:
-                existing.quantity = quantity
+        wanted = min(
+            merged_quantity(line.quantity, existing.quantity if existing else 0, policy), MAX_LINE_QUANTITY
+        )
+        quantity = min(wanted, line.product.stock)
+        lowered = lowered or quantity < wanted
+        if quantity >= 1 and existing is not None:
+            existing.quantity = quantity
         elif quantity >= 1:
             db.session.add(CartItem(owner_id=target_id, product_id=line.product_id, quantity=quantity))
         db.session.delete(line)
     db.session.flush()
-    forget_current_cart()
-    return len(source)
+    return lowered
+
+
+def _rows(statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed."""
+    result = db.session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a DML statement gives a CursorResult
 
 
 def read_quantities(

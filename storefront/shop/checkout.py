@@ -1,4 +1,4 @@
-"""Guest checkout and placing orders."""
+"""Placing orders, and finding them again."""
 
 from __future__ import annotations
 
@@ -6,27 +6,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_login import current_user
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..auth import AuthData
-from ..auth import sign_in_anonymously
-from ..auth.errors import StorageError
-from ..auth.identity import cancel_identity_change
-from ..auth.models import AuthRecord
+from ..auth import AuthRecord
 from ..extensions import db
-from ..models import held_by_session
 from ..models import storable
-from ..models import table_of
 from ..models import utcnow
-from .cart import forget_current_cart
 from .cart import load_cart
-from .cart import transfer_cart
 from .models import CartItem
 from .models import Order
 from .models import OrderLine
@@ -55,75 +45,6 @@ class ContactDetails:
     city: str
     postal_code: str
     country: str
-
-
-def needs_checkout_options(user: AuthRecord | None) -> bool:
-    """Anyone without a full account, except a guest customer, chooses how to check out first."""
-    if user is None:
-        return True
-    return user.is_anonymous and user.collection != "customers"
-
-
-def continue_as_guest() -> AuthData:
-    """Make an anonymous ``customers`` record, sign in as it and carry the cart over.
-
-    The previous identity (an anonymous ``users`` record, or none) hands its cart over and, owning no
-    orders, is deleted: nobody could sign in to it again. All of it is one transaction: if anything
-    fails, nothing is made or changed, the shopper keeps the previous identity and cart, and the
-    error says why.
-    """
-    previous_id = current_user.id if current_user.is_authenticated else None
-    # Raises AuthError (rate limit, storage) having made nothing.
-    auth = sign_in_anonymously(collection="customers", commit=False)
-    try:
-        if previous_id is not None:
-            transfer_cart(previous_id, auth.record.id)
-            retire_anonymous(previous_id)
-        db.session.commit()
-    except SQLAlchemyError as error:
-        db.session.rollback()
-        cancel_identity_change()  # no new cookie: the request's own cookie names the shopper again
-        raise StorageError() from error
-    return auth
-
-
-# One statement decides and deletes, so no order can be placed for the record between a check and
-# the delete (deleting it would leave that order without an owner: ``orders.owner_id`` is SET NULL).
-# Its cart goes with it (``cart_items.owner_id`` cascades). Built once, on the tables rather than the
-# mapped classes (see ``table_of``): it runs at every guest checkout.
-_records, _orders = table_of(AuthRecord), table_of(Order)
-_DELETE_UNLESS_IT_HAS_ORDERS = delete(_records).where(
-    _records.c.id == bindparam("record_id"),
-    _records.c.is_anonymous.is_(True),
-    ~select(_orders.c.id).where(_orders.c.owner_id == bindparam("record_id")).exists(),
-)
-
-
-def retire_anonymous(record_id: str, into: AuthRecord | None = None) -> bool:
-    """Retire an anonymous record nobody can sign in to any more. Does not commit.
-
-    With no orders it is deleted (its cart goes with it, in the database). With orders it is kept,
-    because a paid order is never deleted: it is linked to ``into`` (whose order history then lists
-    those orders), its cart is emptied (nobody can see it again) and its token key rotates so no old
-    token of it works. Returns whether it was kept.
-    """
-    deleted = db.session.execute(  # type: ignore[attr-defined]  # a DELETE gives a CursorResult
-        _DELETE_UNLESS_IT_HAS_ORDERS, {"record_id": record_id}
-    ).rowcount
-    if deleted:
-        # The session may hold the record (the request's current_user): it is gone, so forget it.
-        if (gone := held_by_session(AuthRecord, record_id)) is not None:
-            db.session.expunge(gone)
-        return False
-    record = db.session.get(AuthRecord, record_id)
-    if record is None or not record.is_anonymous:
-        return False
-    if into is not None:
-        record.merged_into_id = into.id
-    db.session.execute(delete(CartItem).where(CartItem.owner_id == record_id))
-    record.rotate_token_key()
-    db.session.flush()
-    return True
 
 
 def new_checkout_key() -> str:
@@ -166,7 +87,6 @@ def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -
                 update(Product)
                 .where(Product.id == product.id, Product.stock >= line.quantity)
                 .values(stock=Product.stock - line.quantity)
-                .execution_options(synchronize_session=False)
             ).rowcount
             if taken != 1:
                 db.session.rollback()
@@ -194,7 +114,6 @@ def place_order(owner: AuthRecord, contact: ContactDetails, checkout_key: str) -
         if existing is None:
             raise CheckoutError("This checkout form was already used. Please try again.") from None
         return existing
-    forget_current_cart()
     return order
 
 
@@ -202,6 +121,12 @@ def _order_for_key(owner_id: str, checkout_key: str) -> Order | None:
     return db.session.execute(
         select(Order).where(Order.checkout_key == checkout_key, Order.owner_id == owner_id)
     ).scalar_one_or_none()
+
+
+def owned_by(owner: AuthRecord) -> ColumnElement[bool]:
+    """Orders of ``owner``: its own, and those of the guest records retired into it at sign-in."""
+    merged = select(AuthRecord.id).where(AuthRecord.merged_into_id == owner.id)
+    return (Order.owner_id == owner.id) | Order.owner_id.in_(merged)
 
 
 # How long after placing an order an empty checkout shows that order again (Back from the
@@ -222,10 +147,9 @@ def latest_order(owner: AuthRecord | None, within: timedelta) -> Order | None:
 
 
 def order_for(owner: AuthRecord | None, number: str) -> Order | None:
-    """The order ``number`` if it belongs to ``owner`` (or to a guest record merged into it)."""
+    """The order ``number`` if it belongs to ``owner`` (see :func:`owned_by`)."""
     if owner is None or not storable(number):  # /orders/%00: PostgreSQL would refuse the lookup
         return None
-    owners = select(AuthRecord.id).where(AuthRecord.merged_into_id == owner.id)
     return db.session.execute(
-        select(Order).where(Order.number == number, (Order.owner_id == owner.id) | Order.owner_id.in_(owners))
+        select(Order).where(Order.number == number, owned_by(owner))
     ).scalar_one_or_none()

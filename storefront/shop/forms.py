@@ -21,12 +21,16 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
+from ..auth import EMAIL_MAX_LENGTH
 from ..models import MAX_INTEGER_ID
+from .cart import MAX_LINE_QUANTITY
 from .countries import country_choices
 from .countries import country_code
 from .countries import country_name
 
-_QUANTITY_RANGE = NumberRange(min=1, max=99, message="Quantity must be a whole number from 1 to 99.")
+_QUANTITY_RANGE = NumberRange(
+    min=1, max=MAX_LINE_QUANTITY, message=f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."
+)
 # An id no product can have is refused here: the database could not even look it up.
 _PRODUCT_ID = NumberRange(min=1, max=MAX_INTEGER_ID, message="That product is no longer available.")
 
@@ -114,7 +118,7 @@ class CheckoutForm(DeliveryForm):
         validators=[
             DataRequired("Enter an email for the receipt."),
             Email("Enter an email address like name@example.com."),
-            Length(max=254),
+            Length(max=EMAIL_MAX_LENGTH),
         ],
     )
     checkout_key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])

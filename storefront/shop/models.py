@@ -62,7 +62,7 @@ class CartItem(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # No index of its own: the unique (owner_id, product_id) index starts with it, and serves the
-    # cart look-ups and the cascade on delete; a second index only made every write dearer.
+    # cart look-ups and the cascade on delete; a second index would only make every write dearer.
     owner_id: Mapped[str] = mapped_column(ForeignKey("auth_records.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)

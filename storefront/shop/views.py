@@ -4,36 +4,39 @@ from __future__ import annotations
 
 from flask import abort
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import Flask
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response
 
 from ..auth import AuthError
+from ..auth import current_record
+from ..auth import Identity
 from ..extensions import db
 from ..security import safe_next
-from . import visitors
+from . import guests
 from .cart import add_item
+from .cart import Cart
+from .cart import cart_count
 from .cart import CartError
 from .cart import check_quantity
-from .cart import current_cart
-from .cart import current_cart_count
 from .cart import get_product
+from .cart import load_cart
+from .cart import MAX_LINE_QUANTITY
 from .cart import read_quantities
 from .cart import remove_item
 from .cart import set_quantities
 from .cart import set_quantity
 from .checkout import CheckoutError
 from .checkout import ContactDetails
-from .checkout import continue_as_guest
 from .checkout import latest_order
-from .checkout import needs_checkout_options
 from .checkout import new_checkout_key
 from .checkout import order_for
 from .checkout import place_order
@@ -54,8 +57,34 @@ from .receipts import send_receipt
 bp = Blueprint("shop", __name__)
 
 
-def _identity() -> object | None:
-    return current_user._get_current_object() if current_user.is_authenticated else None
+def _owner_id() -> str | None:
+    record = current_record()
+    return record.id if record is not None else None
+
+
+def current_cart() -> Cart:
+    """The cart of the request's identity, loaded once per identity and request (templates get it as
+    ``cart``). A view that changes the cart redirects, so a cached cart is never stale on a page."""
+    owner_id = _owner_id()
+    cached: tuple[str | None, Cart] | None = g.get("cart")
+    if cached is None or cached[0] != owner_id:
+        cached = (owner_id, load_cart(owner_id))
+        g.cart = cached
+    return cached[1]
+
+
+def current_cart_count() -> int:
+    """The item count for the navigation of every page: from the cart when the page loaded it, else
+    one SUM (a page that does not list the cart needs no lines and products)."""
+    owner_id = _owner_id()
+    cart: tuple[str | None, Cart] | None = g.get("cart")
+    if cart is not None and cart[0] == owner_id:
+        return cart[1].count
+    count: tuple[str | None, int] | None = g.get("cart_count")
+    if count is None or count[0] != owner_id:
+        count = (owner_id, cart_count(owner_id))
+        g.cart_count = count
+    return count[1]
 
 
 def _form_errors(form: AddToCartForm | CartLineForm | RemoveLineForm) -> str:
@@ -114,7 +143,7 @@ def cart() -> str:
     """The cart of the current identity."""
     # Loaded before the page renders, so that the navigation's count comes from it (no second query).
     return render_template(
-        "shop/cart.html", cart=current_cart(), offer_options=not current_user.is_authenticated
+        "shop/cart.html", cart=current_cart(), offer_options=Identity.of(current_record()) is Identity.NOBODY
     )
 
 
@@ -123,12 +152,13 @@ def cart_save() -> Response | tuple[str, int]:
     """The cart page is one form: its Update buttons and its Checkout button both save every
     quantity typed, so a quantity changed without pressing Update still counts at checkout. A
     quantity the shop refuses is shown at its line, as typed, and nothing goes on to checkout."""
-    if not current_user.is_authenticated:
+    record = current_record()
+    if record is None:
         return redirect(url_for("shop.cart"))
     cart = current_cart()
     typed = {line.product_id: request.form.get(f"quantity-{line.product_id}") for line in cart.lines}
     wanted, errors = read_quantities(typed)
-    changed, refused = set_quantities(current_user.id, cart, wanted)
+    changed, refused = set_quantities(record.id, cart, wanted)
     errors |= refused
     if errors:
         return render_template(
@@ -153,15 +183,17 @@ def cart_add() -> Response:
         flash(_form_errors(form), "error")
         return _back("shop.catalogue")
     quantity = form.quantity.data or 1
+    record = current_record()
     try:
-        if not current_user.is_authenticated:
+        if record is None:
             # Check the add before an identity is made for it: an add that fails (no such product,
             # sold out) must not leave a guest record behind.
             check_quantity(quantity, get_product(form.product_id.data))
-        if not visitors.ensure_cart_owner():
+        owner = guests.cart_owner_for(record)
+        if owner is None:
             flash("To start a cart, continue as a guest or sign in.", "info")
             return redirect(url_for("shop.checkout"))
-        line = add_item(current_user.id, form.product_id.data, quantity)
+        line = add_item(owner.id, form.product_id.data, quantity)
     except AuthError as error:
         flash(f"We couldn't start a cart for you: {error.message}", "error")
         return _back("shop.catalogue")
@@ -176,13 +208,14 @@ def cart_add() -> Response:
 def cart_update() -> Response:
     """Change a line's quantity."""
     form = CartLineForm()
-    if not current_user.is_authenticated:
+    owner_id = _owner_id()
+    if owner_id is None:
         return redirect(url_for("shop.cart"))
     if not form.validate():
         flash(_form_errors(form), "error")
         return redirect(url_for("shop.cart"))
     try:
-        line = set_quantity(current_user.id, form.product_id.data, form.quantity.data)
+        line = set_quantity(owner_id, form.product_id.data, form.quantity.data)
     except CartError as error:
         flash(error.message, "error")
     else:
@@ -194,12 +227,13 @@ def cart_update() -> Response:
 def cart_remove() -> Response:
     """Remove a line."""
     form = RemoveLineForm()
-    if not current_user.is_authenticated:
+    owner_id = _owner_id()
+    if owner_id is None:
         return redirect(url_for("shop.cart"))
     if not form.validate():
         flash(_form_errors(form), "error")
         return redirect(url_for("shop.cart"))
-    remove_item(current_user.id, form.product_id.data)
+    remove_item(owner_id, form.product_id.data)
     flash("Removed the item from your cart.", "success")
     return redirect(url_for("shop.cart"))
 
@@ -207,18 +241,18 @@ def cart_remove() -> Response:
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout() -> Response | str | tuple[str, int]:
     """Checkout options for visitors without a full account, else the checkout form."""
-    user = _identity()
+    record = current_record()
     if request.method == "POST" and request.form.get("action") == "guest-checkout":
-        if not needs_checkout_options(user):  # type: ignore[arg-type]
+        if not guests.needs_checkout_options(record):
             return redirect(url_for("shop.checkout"))  # already a guest customer or an account
         try:
-            continue_as_guest()
+            guests.continue_as_guest(record)
         except AuthError as error:
             return render_template("shop/checkout_options.html", guest_error=error.message), (error.status)
         # No flash: the form page itself says so for every guest, on every rendering.
         return redirect(url_for("shop.checkout"))
 
-    if needs_checkout_options(user):  # type: ignore[arg-type]
+    if record is None or guests.needs_checkout_options(record):
         return render_template("shop/checkout_options.html", guest_error=None)
 
     form = CheckoutForm()
@@ -226,8 +260,8 @@ def checkout() -> Response | str | tuple[str, int]:
         if (empty := _empty_cart_redirect()) is not None:
             return empty
         form.checkout_key.data = new_checkout_key()
-        if not current_user.is_anonymous:
-            fill_saved_details(form, current_user.id, current_user.email)
+        if Identity.of(record) is Identity.ACCOUNT:
+            fill_saved_details(form, record.id, record.email)
     elif form.validate_on_submit():
         contact = ContactDetails(
             email=form.email.data.strip(),
@@ -238,13 +272,13 @@ def checkout() -> Response | str | tuple[str, int]:
             country=country_name(form.country.data) or form.country.data,
         )
         try:
-            order = place_order(current_user._get_current_object(), contact, form.checkout_key.data)
+            order = place_order(record, contact, form.checkout_key.data)
         except CheckoutError as error:
             flash(error.message, "error")
             return redirect(url_for("shop.cart"))
         send_receipt(order)  # after the order's commit: a failed mail never loses the order
-        if not current_user.is_anonymous and form.save_details.data:
-            save_delivery(current_user.id, delivery_of(form))
+        if Identity.of(record) is Identity.ACCOUNT and form.save_details.data:
+            save_delivery(record.id, delivery_of(form))
         # Post/Redirect/Get: the confirmation is a page of its own, so reload never posts the form again.
         return redirect(url_for("shop.order", number=order.number))
     # Back after placing an order: the form it came from must not stand there flagged as failed.
@@ -263,7 +297,7 @@ def _empty_cart_redirect() -> Response | None:
     confirmation lands there again, not on a stale form), else to the cart, which says it is empty."""
     if current_cart():
         return None
-    recent = latest_order(_identity(), within=RECENT_ORDER)  # type: ignore[arg-type]
+    recent = latest_order(current_record(), within=RECENT_ORDER)
     if recent is not None:
         return redirect(url_for("shop.order", number=recent.number))
     flash("Your cart is empty. Add something before checking out.", "info")
@@ -293,7 +327,7 @@ def fill_saved_details(form: CheckoutForm, owner_id: str, email: str) -> None:
 @bp.get("/orders/<number>")
 def order(number: str) -> str:
     """An order's confirmation page: only for the record that placed it (anyone else: 404)."""
-    placed = order_for(_identity(), number)  # type: ignore[arg-type]
+    placed = order_for(current_record(), number)
     if placed is None:
         abort(404)
     # Without a receipt the shopper's only other way back to the order is its link: show it here.
@@ -306,6 +340,32 @@ def format_money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     dollars, rest = divmod(abs(cents), 100)
     return f"{sign}${dollars:,}.{rest:02d}"
+
+
+def _greet_on_arrival() -> None:
+    """``before_request``: in eager mode, nobody viewing a page is offered a guest account."""
+    if guests.creation_mode() != "eager":
+        return
+    if request.method != "GET" or request.blueprint == "api" or request.endpoint in (None, "static"):
+        return
+    if current_record() is not None:
+        return
+    returned = guests.PROBE_COOKIE in request.cookies
+    if guests.greet_on_arrival(request.headers.get("User-Agent"), returned):
+        g.set_probe_cookie = True
+
+
+def _set_probe_cookie(response: Response) -> Response:
+    if g.pop("set_probe_cookie", False):
+        response.set_cookie(
+            guests.PROBE_COOKIE,
+            "1",
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["AUTH_COOKIE_SECURE"],
+        )
+    return response
 
 
 # Pages with a shopper's cart, details or order: never stored, so Back asks the server again and
@@ -321,9 +381,11 @@ def no_store_personal_pages(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Template helpers and the try-before-you-buy hooks."""
-    visitors.init_app(app)
+    """Template helpers and the eager-creation hooks."""
+    app.before_request(_greet_on_arrival)
+    app.after_request(_set_probe_cookie)
     app.add_template_filter(format_money, "money")
+    app.jinja_env.globals["max_line_quantity"] = MAX_LINE_QUANTITY
 
     @app.context_processor
     def inject_cart() -> dict[str, object]:

@@ -1,4 +1,8 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in, registration and sign-out pages (the ``auth`` blueprint).
+
+They live here, above the shop, because signing in merges a guest's cart and signing out retires a
+guest: both are steps of :mod:`storefront.shop.guests`.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,21 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..account.services import sign_in_with_cart_merge
-from ..account.services import sign_out_shopper
+from ..auth import AuthError
+from ..auth import create_account
+from ..auth import current_record
+from ..auth import EmailTaken
+from ..auth import FieldError
+from ..auth import Identity
+from ..auth import issue_token
+from ..auth import sign_in_with_token
 from ..extensions import limiter
 from ..security import safe_next
-from .accounts import create_account
-from .accounts import FieldError
-from .errors import AuthError
-from .errors import EmailTaken
+from ..shop import guests
 from .forms import LoginForm
 from .forms import RegisterForm
-from .service import sign_in_with_token
-from .tokens import issue_token
 
 bp = Blueprint("auth", __name__)
 
@@ -36,13 +40,14 @@ def redirect_next(default_endpoint: str = "shop.catalogue") -> Response:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
 def login() -> Response | tuple[str, int]:
-    """Sign in to a full account; a guest's cart comes along (see ``sign_in_with_cart_merge``)."""
-    if current_user.is_authenticated and not current_user.is_anonymous:
+    """Sign in to a full account; a guest's cart comes along (see ``guests.sign_in_with_cart_merge``)."""
+    record = current_record()
+    if Identity.of(record) is Identity.ACCOUNT:
         return redirect_next()
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            result = sign_in_with_cart_merge(form.email.data, form.password.data)
+            result = guests.sign_in_with_cart_merge(record, form.email.data, form.password.data)
         except AuthError as error:
             form.password.errors.append(error.message)
         else:
@@ -59,12 +64,13 @@ def logout() -> Response | str:
 
     GET asks first (a guest is warned that the guest cart can't be reached again); POST signs out.
     """
-    if not current_user.is_authenticated:
+    record = current_record()
+    if Identity.of(record) is Identity.NOBODY:
         return redirect(url_for("shop.catalogue"))
     if request.method == "GET":
         return render_template("auth/logout.html")
     # CSRFProtect has already checked the token: another site cannot sign anyone out.
-    was_guest = sign_out_shopper()
+    was_guest = guests.sign_out_shopper(record)
     flash("You have been signed out." + (" Your guest cart has been cleared." if was_guest else ""), "info")
     return redirect(url_for("shop.catalogue"))
 
@@ -76,9 +82,10 @@ def register() -> Response | tuple[str, int]:
 
     A guest (anonymous record) upgrades instead, so the cart and orders are not left behind.
     """
-    if current_user.is_authenticated and not current_user.is_anonymous:
+    state = Identity.of(current_record())
+    if state is Identity.ACCOUNT:
         return redirect_next()
-    if current_user.is_authenticated:
+    if state is Identity.GUEST:
         return redirect(url_for("account.upgrade", next=safe_next(request.args.get("next"))))
     form = RegisterForm()
     if request.method == "GET" and not form.email.data:

@@ -1,7 +1,7 @@
 """Password reset on the web: ask for a link by email, then choose a new password from it.
 
 The rules (single use, expiry, no account enumeration, every other session ended) live in
-``password_reset.py``, shared with the JSON API; these pages only ask and answer.
+``storefront.auth``'s ``password_reset.py``, shared with the JSON API; these pages only ask and answer.
 """
 
 from __future__ import annotations
@@ -13,36 +13,22 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import EmailField
-from wtforms import PasswordField
-from wtforms.validators import DataRequired
-from wtforms.validators import Email
-from wtforms.validators import Length
 
-from ..account.services import sign_in_with_cart_merge
+from ..auth import AuthError
+from ..auth import check_reset_code
+from ..auth import current_record
+from ..auth import FieldError
+from ..auth import request_password_reset
+from ..auth import reset_password
+from ..auth import ResetFailed
 from ..extensions import limiter
 from ..security import personal_page
-from .accounts import FieldError
-from .errors import AuthError
-from .forms import new_password as password_policy
-from .password_reset import check_reset_code
-from .password_reset import request_password_reset
-from .password_reset import reset_password
-from .password_reset import ResetFailed
+from ..shop import guests
+from .forms import NewPasswordForm
+from .forms import ResetRequestForm
 
 bp = Blueprint("reset", __name__, url_prefix="/account/reset")
-
-
-class ResetRequestForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email."), Email(), Length(max=254)])
-
-
-class NewPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password", validators=[DataRequired("Choose a new password."), Length(max=1024), password_policy]
-    )
 
 
 def _reset_limit() -> str:
@@ -84,7 +70,7 @@ def new_password(code: str) -> Response:
                 form.password.errors.append(error.message)
             else:
                 try:
-                    sign_in_with_cart_merge(record.email, form.password.data)
+                    guests.sign_in_with_cart_merge(current_record(), record.email, form.password.data)
                 except AuthError:
                     flash("Your password is changed. Sign in with the new password.", "success")
                     return redirect(url_for("auth.login"))
