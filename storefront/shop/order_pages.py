@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import Length
 
-from ..auth.accounts import email_in_use
+from ..auth import email_in_use
 from ..extensions import limiter
 from ..security import personal_page
 from .forms import printable
