@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from flask import abort
 from flask import Blueprint
@@ -28,6 +29,7 @@ from flask import current_app
 from flask import Flask
 from flask import render_template
 from flask import Response
+from flask import url_for
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import select
@@ -73,6 +75,13 @@ class Mail:
     subject: str
     body: str
     html: str | None = None
+
+
+def site_link(endpoint: str, **values: Any) -> str:
+    """An absolute link to ``endpoint`` for a mail. It starts with ``SITE_URL``, never with the Host
+    the request names: a request sent with ``Host: evil.example`` must not get a valid token mailed
+    inside a link to that host."""
+    return str(current_app.config["SITE_URL"]).rstrip("/") + url_for(endpoint, **values)
 
 
 def send_mail(mail: Mail) -> bool:

@@ -156,7 +156,7 @@ def test_outbox_page_in_testing(app: Flask, client: FlaskClient, products: list[
     assert page.status_code == 200
     html = page.data.decode()
     assert "Confirm your email address" in html and EMAIL in html
-    assert '<a href="http://localhost/account/verify/' in html  # the link can be followed from there
+    assert f'<a href="{app.config["SITE_URL"]}/account/verify/' in html  # the link can be followed from there
 
 
 def test_outbox_page_is_404_outside_debug_and_testing(database_uri: str) -> None:
@@ -272,3 +272,19 @@ def test_sign_in_after_verification(app: Flask, client: FlaskClient, products: l
     client.post(verification_path(app))
     client.post("/logout")
     assert sign_in(client, EMAIL).status_code == 302
+
+
+@pytest.mark.parametrize("config_overrides", [{"SITE_URL": "https://shop.test"}])
+def test_links_in_mail_come_from_site_url_never_the_host(
+    app: Flask, client: FlaskClient, products: list[int]
+) -> None:
+    """A request naming another Host (``Host: evil.example``) must not get a valid token mailed inside
+    a link to that host: the upgrade's and the resend's links both start with SITE_URL."""
+    client.environ_base["HTTP_HOST"] = "evil.example"  # every request of this shopper names it
+    upgrade(client, products)
+    assert client.post("/account/verify/resend").status_code == 302
+    messages = outbox(app)
+    assert len(messages) == 2
+    for message in messages:
+        assert "https://shop.test/account/verify/" in message.body
+        assert "evil.example" not in message.body

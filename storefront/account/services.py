@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask import render_template
-from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +34,7 @@ from ..auth import verify_token
 from ..extensions import db
 from ..mail import Mail
 from ..mail import send_mail
+from ..mail import site_link
 from ..shop import guests
 from ..shop.checkout import owned_by
 from ..shop.models import Order
@@ -63,33 +63,29 @@ class ChangeResult:
 
 
 def upgrade_to_account(
-    record: AuthRecord, email: str, password: str, *, set_cookie: bool = True, site_url: str | None = None
+    record: AuthRecord, email: str, password: str, *, set_cookie: bool = True
 ) -> ChangeResult:
     """Upgrade the guest ``record`` (see :func:`storefront.shop.guests.upgrade`) and email a link
-    that confirms the new address. The JSON API passes ``set_cookie=False`` (its client signs in
-    again with the new password) and its ``site_url`` for the link in the mail (see
-    :func:`send_verification`)."""
+    that confirms the new address. The JSON API passes ``set_cookie=False``: its client signs in
+    again with the new password."""
     guests.upgrade(record, email, password, set_cookie=set_cookie)
-    return ChangeResult(record, send_verification(record, site_url=site_url))
+    return ChangeResult(record, send_verification(record))
 
 
 # ---------------------------------------------------------------------------------------------------
 # Email verification.
 
 
-def send_verification(record: AuthRecord, *, site_url: str | None = None) -> bool:
+def send_verification(record: AuthRecord) -> bool:
     """Email ``record`` a signed link that confirms its address. Returns whether the mail went out.
 
     The link is a ``verification`` token keyed by the record's token key and bound to the address, so
-    it dies when the email or password changes, and expires after VERIFICATION_TOKEN_LIFETIME. With
-    ``site_url`` the link starts with it instead of the address the request came to.
+    it dies when the email or password changes, and expires after VERIFICATION_TOKEN_LIFETIME. It
+    starts with SITE_URL (see :func:`storefront.mail.site_link`).
     """
     lifetime = current_app.config["VERIFICATION_TOKEN_LIFETIME"]
     token = issue_token(record, VERIFICATION_TYPE, lifetime=lifetime, extra={"email": record.email})
-    if site_url is None:
-        link = url_for("account.verify_email", token=token, _external=True)
-    else:
-        link = site_url.rstrip("/") + url_for("account.verify_email", token=token)
+    link = site_link("account.verify_email", token=token)
     hours = max(1, round(lifetime.total_seconds() / 3600))
     body = render_template("mail/verify_email.txt", record=record, link=link, hours=hours)
     return send_mail(Mail(record.email, "Confirm your email address", body))

@@ -62,10 +62,6 @@ def _mail_limit() -> str:
     return str(current_app.config["VERIFICATION_EMAIL_RATE_LIMIT"])
 
 
-def _site_url() -> str:
-    return str(current_app.config["SITE_URL"])
-
-
 def _field_code(error: FieldError) -> tuple[str, str]:
     """PocketBase's code for a service's ``FieldError``, with the service's message."""
     if error.field == "email":
@@ -175,7 +171,7 @@ def update_record(collection: str, record_id: str) -> Response:
 
 def _upgrade(record: AuthRecord, email: str, password: str) -> None:
     try:
-        account_services.upgrade_to_account(record, email, password, set_cookie=False, site_url=_site_url())
+        account_services.upgrade_to_account(record, email, password, set_cookie=False)
     except FieldError as error:
         raise field_error(error.field, _field_code(error), "Failed to update record.") from None
     except EmailTaken:
@@ -209,7 +205,7 @@ def request_verification(collection: str) -> Response:
     check_collection(collection)
     record = find_record(collection, _email_body())
     if record is not None and not record.is_anonymous and not record.verified:
-        account_services.send_verification(record, site_url=_site_url())
+        account_services.send_verification(record)
     return Response(status=204)
 
 

@@ -14,12 +14,12 @@ import logging
 
 from flask import current_app
 from flask import render_template
-from flask import url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..mail import Mail
 from ..mail import send_mail
+from ..mail import site_link
 from .accounts import check_password_policy
 from .errors import AuthError
 from .errors import InvalidToken
@@ -55,7 +55,7 @@ def request_password_reset(collection: str, email: str) -> None:
         return
     lifetime = current_app.config["PASSWORD_RESET_LIFETIME"]
     code = issue_token(record, RESET_TYPE, lifetime=lifetime, extra={"email": record.email})
-    link = str(current_app.config["SITE_URL"]).rstrip("/") + url_for("reset.new_password", code=code)
+    link = site_link("reset.new_password", code=code)
     context = {
         "record": record,
         "code": code,

@@ -13,7 +13,6 @@ import logging
 
 from flask import current_app
 from flask import render_template
-from flask import url_for
 from itsdangerous import BadSignature
 from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..mail import Mail
 from ..mail import send_mail
+from ..mail import site_link
 from ..models import storable
 from .models import Order
 
@@ -47,8 +47,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def order_link(order: Order) -> str:
     """The absolute address of ``order``'s status page, for a mail."""
     token = _serializer().dumps({"number": order.number, "email": order.email})
-    site_url = str(current_app.config["SITE_URL"]).rstrip("/")
-    return site_url + url_for("orders.status", token=token)
+    return site_link("orders.status", token=token)
 
 
 def order_from_link(token: str) -> Order:
