@@ -29,8 +29,8 @@ from ..auth import sign_in_with_token
 from ..auth import StorageError
 from ..auth import TokenExpired
 from ..auth import VERIFICATION_TYPE
+from ..auth import verify_mailed_token
 from ..auth import verify_password
-from ..auth import verify_token
 from ..extensions import db
 from ..mail import Mail
 from ..mail import send_mail
@@ -94,15 +94,11 @@ def send_verification(record: AuthRecord) -> bool:
 def check_verification_token(token: str) -> AuthRecord:
     """The full account a verification link names, or ``VerificationFailed`` with the reason."""
     try:
-        verified, claims = verify_token(token, VERIFICATION_TYPE)
+        return verify_mailed_token(token, VERIFICATION_TYPE)
     except TokenExpired as error:
         raise VerificationFailed(EXPIRED_LINK) from error
     except InvalidToken as error:
         raise VerificationFailed() from error
-    record = verified.record
-    if record.is_anonymous or claims.get("email") != record.email:
-        raise VerificationFailed()
-    return record
 
 
 def confirm_verification(token: str) -> AuthRecord:

@@ -48,6 +48,7 @@ from .service import sign_in_with_token
 from .service import sign_out
 from .tokens import issue_token
 from .tokens import VERIFICATION_TYPE
+from .tokens import verify_mailed_token
 from .tokens import verify_token
 
 __all__ = [
@@ -94,6 +95,7 @@ __all__ = [
     "touch_activity",
     "VERIFICATION_TYPE",
     "verify_password",
+    "verify_mailed_token",
     "verify_token",
 ]
 

@@ -29,7 +29,7 @@ from .models import AuthRecord
 from .passwords import hash_password
 from .service import find_record
 from .tokens import issue_token
-from .tokens import verify_token
+from .tokens import verify_mailed_token
 
 RESET_TYPE = "passwordReset"
 logger = logging.getLogger(__name__)
@@ -79,15 +79,11 @@ def check_reset_code(code: str, collection: str | None = None) -> AuthRecord:
     another collection. The web page passes no collection: an address has one account in all of them.
     """
     try:
-        verified, claims = verify_token(code, RESET_TYPE, collection=collection)
+        return verify_mailed_token(code, RESET_TYPE, collection=collection)
     except TokenExpired as error:
         raise ResetExpired() from error
     except InvalidToken as error:
         raise ResetFailed() from error
-    record = verified.record
-    if record.is_anonymous or claims.get("email") != record.email:
-        raise ResetFailed()
-    return record
 
 
 def reset_password(code: str, password: str, collection: str | None) -> AuthRecord:

@@ -116,3 +116,17 @@ def verify_token(
     issued = datetime.fromtimestamp(claims["iat"], tz=utcnow().tzinfo)
     expires = datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo)
     return VerifiedToken(record, issued, expires), claims
+
+
+def verify_mailed_token(token: str, token_type: str, collection: str | None = None) -> AuthRecord:
+    """The full account a mailed token (a verification link, a password-reset code) is for.
+
+    Besides :func:`verify_token`'s checks, the token must name the address the record has now: a
+    link mailed to an old address stops working when the email changes. Guests have no address to
+    mail, so a token naming one is refused. Raises :class:`InvalidToken` (or :class:`TokenExpired`).
+    """
+    verified, claims = verify_token(token, token_type, collection=collection)
+    record = verified.record
+    if record.is_anonymous or claims.get("email") != record.email:
+        raise InvalidToken()
+    return record
